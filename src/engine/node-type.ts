@@ -1,0 +1,75 @@
+import type { NodeDefinition } from '../model/process-definition.ts';
+import type { TaskData, TaskRecord } from './task.ts';
+
+/**
+ * What a node decided. The engine turns an outcome into one atomic transition of the task.
+ * Nodes never touch storage: anything durable (children, replies, timers) is said here.
+ */
+export type Outcome =
+  /** Move to node `to`, merging `patch` into the task's data. */
+  | { kind: 'go'; to: string; patch?: TaskData; detail?: Record<string, unknown>; spawn?: Spawn[]; reply?: TaskData }
+  /** Stay on this node until `until` (epoch ms); then the node's `wake` decides. */
+  | { kind: 'sleep'; until: number; patch?: TaskData; detail?: Record<string, unknown> }
+  /** Wait for an external resume (callback, child's reply) until `timeoutAt`, then `wake` decides. */
+  | { kind: 'wait'; timeoutAt: number; patch?: TaskData; detail?: Record<string, unknown>; spawn?: Spawn[] }
+  /** A failure that may pass: run this node again at `at`. */
+  | { kind: 'retry'; at: number; error: string; detail?: Record<string, unknown> }
+  /** A failure that does not pass: the node's `on_error` edge, or the parked `failed` state. */
+  | { kind: 'fail'; error: string; patch?: TaskData; detail?: Record<string, unknown> }
+  /** The task ends here: `done` (final node) or `error` (error node, with a reason). */
+  | { kind: 'end'; status: 'done' | 'error'; reason?: string; patch?: TaskData; reply?: TaskData };
+
+/** A task to create in the same transaction (copy, call). */
+export interface Spawn {
+  process: string;
+  ref: string | null;
+  data: TaskData;
+  /** true for `call`: the child replies to this task. */
+  replyToParent: boolean;
+}
+
+export interface NodeContext {
+  nodeId: string;
+  node: NodeDefinition;
+  task: TaskRecord;
+  now: number;
+  /** Renders `{{ ... }}` templates in any JSON value against the task (see util/template.ts). */
+  render(value: unknown): unknown;
+  services: NodeServices;
+}
+
+/** What the engine lends to nodes; connectors add theirs through the registry, not here. */
+export interface NodeServices {
+  /** Runs user JavaScript in the sandbox. Throws SandboxError on a throw, timeout or memory limit. */
+  runCode(source: string, input: unknown, limits?: { timeMs?: number; memoryBytes?: number }): unknown;
+  /** Outbound HTTP for `api` nodes (and connectors). */
+  http: import('../util/http-client.ts').HttpClient;
+  /** Whether a process exists in this project (for validation-time checks of call/copy). */
+}
+
+export interface EdgeRef {
+  /** The parameter holding the edge, e.g. `next`, `on_error`, `branches[1].to`. */
+  field: string;
+  to: string;
+}
+
+export interface NodeType {
+  type: string;
+  /** One line for docs and the JSON Schema. */
+  description: string;
+  /** JSON Schema of the node's own parameters (besides type, title, on_error). */
+  paramsSchema: Record<string, unknown>;
+  /** The node's outgoing edges, for graph checks and the console. */
+  edges(node: NodeDefinition): EdgeRef[];
+  /** Checks JSON Schema cannot say (durations, expressions); messages name the field. */
+  check?(node: NodeDefinition): string[];
+  /** Ends the task: final and error nodes. */
+  terminal?: boolean;
+  /** Does I/O: the engine commits the task here first, then runs it outside the transaction. */
+  async?: boolean;
+  run(ctx: NodeContext): Outcome | Promise<Outcome>;
+  /** The task's `runAt` came while it slept or waited (delay over, timeout). */
+  wake?(ctx: NodeContext): Outcome;
+  /** An external resume: a callback's body or a child's reply. */
+  resume?(ctx: NodeContext, payload: TaskData): Outcome;
+}
