@@ -41,10 +41,13 @@ export interface NodeContext {
 /** What the engine lends to nodes; connectors add theirs through the registry, not here. */
 export interface NodeServices {
   /** Runs user JavaScript in the sandbox. Throws SandboxError on a throw, timeout or memory limit. */
-  runCode(source: string, input: unknown, limits?: { timeMs?: number; memoryBytes?: number }): unknown;
+  runCode(source: string, input: unknown, limits?: { timeMs?: number; memoryBytes?: number }): {
+    data: unknown;
+    returned: unknown;
+    logs: string[];
+  };
   /** Outbound HTTP for `api` nodes (and connectors). */
   http: import('../util/http-client.ts').HttpClient;
-  /** Whether a process exists in this project (for validation-time checks of call/copy). */
 }
 
 export interface EdgeRef {
@@ -70,6 +73,6 @@ export interface NodeType {
   run(ctx: NodeContext): Outcome | Promise<Outcome>;
   /** The task's `runAt` came while it slept or waited (delay over, timeout). */
   wake?(ctx: NodeContext): Outcome;
-  /** An external resume: a callback's body or a child's reply. */
-  resume?(ctx: NodeContext, payload: TaskData): Outcome;
+  /** An external resume: a callback's body or a child's reply (`error` when the child failed). */
+  resume?(ctx: NodeContext, payload: TaskData, error?: string): Outcome;
 }

@@ -1,0 +1,473 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ProcessDefinition, ProcessVersion } from '../model/process-definition.ts';
+import { StaleTaskError, type ProjectStore } from '../storage/project-store.ts';
+import { parseDuration } from '../util/duration.ts';
+import { render as renderTemplate } from '../util/template.ts';
+import type { NodeRegistry } from './node-registry.ts';
+import type { NodeContext, NodeServices, Outcome, Spawn } from './node-type.ts';
+import { Step } from './step.ts';
+import type { CreateResult, NewTask, TaskData, TaskRecord } from './task.ts';
+import { isAlive } from './task.ts';
+
+export interface EngineOptions {
+  /** Tasks claimed per turn. */
+  batchSize: number;
+  /** How long a claimed task is ours; a longer async node keeps it by its own timeout. */
+  leaseMs: number;
+  /** Async node runs (HTTP calls) in flight at once per project. */
+  maxInFlight: number;
+  /** Longest sleep of the scheduler between looks at the store. */
+  pollMs: number;
+  /** Sync nodes one task may pass in one turn (a loop guard; the task goes on next turn). */
+  maxChainSteps: number;
+  /** Base of callback URLs, e.g. http://host:8080. */
+  publicUrl: () => string;
+  callbackSecret: Buffer;
+  defaultRetention: string;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'publicUrl' | 'callbackSecret'> = {
+  batchSize: 512, leaseMs: 5 * 60_000, maxInFlight: 512, pollMs: 1000, maxChainSteps: 200, defaultRetention: '7d',
+};
+
+export class TaskError extends Error {
+  constructor(readonly statusCode: number, message: string) {
+    super(message);
+  }
+}
+
+/** Runs one project's tasks: claims what is due, moves tasks through nodes, commits each step. */
+export class ProjectEngine {
+  private readonly versions = new Map<string, ProcessVersion>();
+  private readonly latest = new Map<string, ProcessVersion>();
+  private config: Record<string, unknown> = {};
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wakeUp: (() => void) | null = null;
+  private signalled = false;
+  private inFlight = 0;
+  private readonly inFlightDone = new Set<Promise<void>>();
+  private janitor: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly store: ProjectStore,
+    private readonly registry: NodeRegistry,
+    private readonly services: NodeServices,
+    private readonly opts: EngineOptions,
+    private readonly log: Logger,
+  ) {}
+
+  get project(): string {
+    return this.store.project;
+  }
+
+  async start(): Promise<void> {
+    for (const p of await this.store.listProcesses()) this.remember((await this.store.getProcess(p.name))!);
+    this.config = await this.store.getConfig();
+    this.running = true;
+    this.loopDone = this.loop();
+    this.janitor = setInterval(() => void this.purge().catch((e) => this.log.error(e, 'purge failed')), 60_000).unref();
+  }
+
+  /** Stops claiming, lets in-flight calls finish (their results are committed), then returns. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.janitor) clearInterval(this.janitor);
+    this.signal();
+    await this.loopDone;
+    await Promise.allSettled([...this.inFlightDone]);
+  }
+
+  signal(): void {
+    this.signalled = true;
+    this.wakeUp?.();
+  }
+
+  // ---- processes ----
+
+  latestVersion(name: string): ProcessVersion | undefined {
+    return this.latest.get(name);
+  }
+
+  processNames(): string[] {
+    return [...this.latest.keys()];
+  }
+
+  async deploy(def: ProcessDefinition, publicId: string): Promise<ProcessVersion> {
+    const v = await this.store.deployProcess(def, publicId);
+    this.remember(v);
+    return v;
+  }
+
+  private remember(v: ProcessVersion): void {
+    this.versions.set(`${v.name}@${v.version}`, v);
+    const cur = this.latest.get(v.name);
+    if (!cur || cur.version < v.version) this.latest.set(v.name, v);
+  }
+
+  private async ensureVersions(tasks: TaskRecord[]): Promise<void> {
+    for (const t of tasks) {
+      if (this.versions.has(`${t.process}@${t.version}`)) continue;
+      const v = await this.store.getProcess(t.process, t.version);
+      if (v) this.remember(v);
+    }
+  }
+
+  async setConfig(values: Record<string, unknown>): Promise<void> {
+    await this.store.setConfig(values);
+    this.config = await this.store.getConfig();
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { ...this.config };
+  }
+
+  // ---- creating tasks ----
+
+  async createTasks(process: string, items: Array<{ ref?: string | null; data?: TaskData }>): Promise<CreateResult[]> {
+    const v = this.latest.get(process);
+    if (!v) throw new TaskError(404, `process "${process}" is not deployed in project "${this.project}"`);
+    const start = startNode(v.definition);
+    const tasks: NewTask[] = items.map((i) => ({
+      process, version: v.version, ref: i.ref ?? null, data: i.data ?? {}, nodeId: start,
+    }));
+    const res = await this.store.createTasks(tasks, Date.now());
+    this.signal();
+    return res;
+  }
+
+  // ---- the loop ----
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        if (this.inFlight >= this.opts.maxInFlight) {
+          await this.idle(this.opts.pollMs);
+          continue;
+        }
+        this.signalled = false;
+        const now = Date.now();
+        const tasks = await this.store.claimDue(now, this.opts.batchSize, this.opts.leaseMs);
+        if (tasks.length === 0) {
+          const next = await this.store.nextDueAt();
+          await this.idle(next === null ? this.opts.pollMs : Math.min(Math.max(next - Date.now(), 0), this.opts.pollMs));
+          continue;
+        }
+        await this.ensureVersions(tasks);
+        await this.commitSteps(tasks.map((t) => this.advance(t, now)));
+      } catch (err) {
+        this.log.error({ err, project: this.project }, 'engine turn failed');
+        await this.idle(this.opts.pollMs);
+      }
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (this.signalled || !this.running || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        done();
+      };
+    });
+  }
+
+  // ---- moving a task ----
+
+  private context(task: TaskRecord, nodeId: string, now: number): NodeContext {
+    const def = this.definition(task);
+    const node = def.nodes[nodeId];
+    const engine = this;
+    const roots = {
+      task: {
+        id: task.id, ref: task.ref, process: task.process, version: task.version, error: task.error,
+        get callback_url() {
+          return engine.callbackUrl(task.id);
+        },
+      },
+      config: { ...(def.config ?? {}), ...this.config },
+      get now() {
+        return new Date(now).toISOString();
+      },
+      node: nodeId,
+    };
+    return {
+      nodeId, node, task, now, services: this.services,
+      render: (value) => renderTemplate(value, { data: task.data, roots }),
+    };
+  }
+
+  private definition(task: TaskRecord): ProcessDefinition {
+    const v = this.versions.get(`${task.process}@${task.version}`);
+    if (!v) throw new Error(`process ${task.process} v${task.version} is not deployed`);
+    return v.definition;
+  }
+
+  private resolveSpawn = (s: Spawn, parentId: number): NewTask => {
+    const v = this.latest.get(s.process);
+    if (!v) throw new Error(`process "${s.process}" is not deployed`);
+    return {
+      process: s.process, version: v.version, ref: s.ref, data: s.data, nodeId: startNode(v.definition),
+      parentId: s.replyToParent ? parentId : null,
+    };
+  };
+
+  /** One engine turn for a task: wake / resume / run its node, then on through sync nodes. */
+  private advance(task: TaskRecord, now: number, resume?: { payload: TaskData; error?: string }): Step {
+    const step = new Step(task, now);
+    try {
+      const ctx = this.context(task, task.nodeId, now);
+      if (!ctx.node) {
+        this.runOutcome(step, ctx, { kind: 'fail', error: `node "${task.nodeId}" does not exist in ${task.process} v${task.version}` });
+        return step;
+      }
+      const type = this.registry.get(ctx.node.type)!;
+      if (resume) {
+        step.log(task.nodeId, 'resumed', resume.error ? { error: resume.error } : undefined);
+        this.runOutcome(step, ctx, () => type.resume!(ctx, resume.payload, resume.error));
+      } else if (task.status === 'sleeping' || task.status === 'waiting') {
+        step.log(task.nodeId, task.status === 'sleeping' ? 'woke' : 'timeout');
+        this.runOutcome(step, ctx, () => type.wake!(ctx));
+      } else if (task.status !== 'active') {
+        return step; // ended or failed meanwhile: nothing is due
+      }
+      this.chain(step);
+    } catch (err) {
+      this.log.error({ err, task: task.id }, 'step failed');
+    }
+    return step;
+  }
+
+  private runOutcome(step: Step, ctx: NodeContext, outcome: Outcome | (() => Outcome)): void {
+    let o: Outcome;
+    try {
+      o = typeof outcome === 'function' ? outcome() : outcome;
+    } catch (err) {
+      o = { kind: 'fail', error: errorMessage(err) };
+    }
+    try {
+      step.apply(ctx.nodeId, ctx.node ?? { type: '?' }, o, this.resolveSpawn);
+    } catch (err) {
+      step.apply(ctx.nodeId, ctx.node ?? { type: '?' }, { kind: 'fail', error: errorMessage(err) }, this.resolveSpawn);
+    }
+  }
+
+  /** Runs sync nodes while the task is active and due; stops before an async node. */
+  private chain(step: Step): void {
+    const t = step.task;
+    for (let i = 0; i < this.opts.maxChainSteps; i++) {
+      if (t.status !== 'active' || (t.runAt ?? Infinity) > step.now) return;
+      const ctx = this.context(t, t.nodeId, step.now);
+      if (!ctx.node) return this.runOutcome(step, ctx, { kind: 'fail', error: `node "${t.nodeId}" does not exist` });
+      const type = this.registry.get(ctx.node.type)!;
+      if (type.async) {
+        if (this.inFlight < this.opts.maxInFlight) {
+          step.startAsync = true;
+          t.runAt = step.now + this.leaseFor(ctx.node.timeout);
+        }
+        return;
+      }
+      this.runOutcome(step, ctx, () => type.run(ctx) as Outcome);
+    }
+  }
+
+  private leaseFor(timeout: unknown): number {
+    const ms = timeout === undefined ? 30_000 : parseDuration(timeout as string | number);
+    return Math.max(this.opts.leaseMs, ms + 60_000);
+  }
+
+  private async commitSteps(steps: Step[]): Promise<void> {
+    for (const s of steps) if (s.reply) await this.attachParent(s);
+    const changed = steps.filter((s) => s.changed);
+    const errors = await this.store.commit(changed.map((s) => s.toTransition()));
+    let wake = false;
+    changed.forEach((s, i) => {
+      const err = errors[i];
+      if (err) {
+        if (!(err instanceof StaleTaskError)) this.log.error({ err, task: s.task.id }, 'commit failed');
+        return;
+      }
+      if (s.spawn.length || s.parent) wake = true;
+      if (s.checkInbox) void this.deliverInbox(s.task.id);
+      if (s.parent?.startAsync) this.launch(s.parent.task);
+    });
+    for (const s of steps) if (s.startAsync && (!s.changed || !errors[changed.indexOf(s)])) this.launch(s.task);
+    if (wake) this.signal();
+  }
+
+  /** Puts the parent's resume into the child's transaction, if the parent still waits for it. */
+  private async attachParent(step: Step): Promise<void> {
+    const r = step.reply!;
+    const parent = await this.store.getTask(r.parentId);
+    if (!parent || parent.status !== 'waiting' || parent.waitingFor !== step.task.id) return;
+    await this.ensureVersions([parent]);
+    step.parent = this.advance(parent, step.now, { payload: r.payload, error: r.error });
+  }
+
+  /** Runs the task's async node outside any transaction, then commits its outcome. */
+  private launch(task: TaskRecord): void {
+    this.inFlight++;
+    const p = (async () => {
+      const now = Date.now();
+      const step = new Step(task, now);
+      try {
+        const ctx = this.context(task, task.nodeId, now);
+        const type = this.registry.get(ctx.node.type)!;
+        let o: Outcome;
+        try {
+          o = await type.run(ctx);
+        } catch (err) {
+          o = { kind: 'fail', error: errorMessage(err) };
+        }
+        const done = new Step(task, Date.now());
+        this.runOutcome(done, ctx, o);
+        this.chain(done);
+        await this.commitSteps([done]);
+      } catch (err) {
+        this.log.error({ err, task: step.task.id }, 'async node failed');
+      }
+    })().finally(() => {
+      this.inFlight--;
+      this.inFlightDone.delete(p);
+      this.signal();
+    });
+    this.inFlightDone.add(p);
+  }
+
+  // ---- callbacks and hand operations ----
+
+  callbackUrl(taskId: number): string {
+    return `${this.opts.publicUrl()}/callbacks/${encodeURIComponent(this.project)}/${taskId}/${this.callbackToken(taskId)}`;
+  }
+
+  private callbackToken(taskId: number): string {
+    return createHmac('sha256', this.opts.callbackSecret).update(`${this.project}:${taskId}`).digest('base64url').slice(0, 32);
+  }
+
+  verifyCallbackToken(taskId: number, token: string): boolean {
+    const want = Buffer.from(this.callbackToken(taskId));
+    const got = Buffer.from(token);
+    return want.length === got.length && timingSafeEqual(want, got);
+  }
+
+  /** A callback resumes a waiting task, or is kept until the task reaches its wait node. */
+  async deliverCallback(taskId: number, payload: TaskData): Promise<'resumed' | 'queued'> {
+    return this.withTask(taskId, async (task) => {
+      if (!isAlive(task.status)) throw new TaskError(410, `task ${taskId} has ended (${task.status})`);
+      const node = this.definition(task).nodes[task.nodeId];
+      if (task.status === 'waiting' && node?.type === 'wait') {
+        const step = this.advance(task, Date.now(), { payload });
+        await this.commitOrThrow(step);
+        return 'resumed';
+      }
+      if (!(await this.store.putInbox(taskId, task.rev, payload))) throw new StaleTaskError(taskId);
+      return 'queued';
+    });
+  }
+
+  private async deliverInbox(taskId: number): Promise<void> {
+    try {
+      const payload = await this.store.takeInbox(taskId);
+      if (payload !== undefined) await this.deliverCallback(taskId, payload as TaskData);
+    } catch (err) {
+      this.log.error({ err, task: taskId }, 'early callback delivery failed');
+    }
+  }
+
+  async move(taskId: number, nodeId: string): Promise<TaskRecord> {
+    return this.withTask(taskId, async (task) => {
+      if (!(nodeId in this.definition(task).nodes)) {
+        throw new TaskError(400, `node: "${nodeId}" is not a node of ${task.process} v${task.version}`);
+      }
+      const step = new Step(task, Date.now());
+      step.log(nodeId, 'moved', { from: task.nodeId, status: task.status });
+      step.moveTo(nodeId);
+      await this.commitOrThrow(step);
+      this.signal();
+      return task;
+    });
+  }
+
+  async requeue(taskId: number): Promise<TaskRecord> {
+    return this.withTask(taskId, async (task) => {
+      if (task.status !== 'failed') throw new TaskError(409, `task ${taskId} is ${task.status}, not failed`);
+      const step = new Step(task, Date.now());
+      step.log(task.nodeId, 'requeued', { error: task.error });
+      step.moveTo(task.nodeId);
+      await this.commitOrThrow(step);
+      this.signal();
+      return task;
+    });
+  }
+
+  async cancel(taskId: number): Promise<TaskRecord> {
+    return this.withTask(taskId, async (task) => {
+      if (!isAlive(task.status)) throw new TaskError(409, `task ${taskId} has already ended (${task.status})`);
+      const step = new Step(task, Date.now());
+      step.log(task.nodeId, 'cancelled', { status: task.status });
+      task.status = 'cancelled';
+      task.runAt = null;
+      await this.commitOrThrow(step);
+      return task;
+    });
+  }
+
+  private async commitOrThrow(step: Step): Promise<void> {
+    if (step.reply) await this.attachParent(step);
+    const [err] = await this.store.commit([step.toTransition()]);
+    if (err instanceof StaleTaskError) throw err;
+    if (err) throw new TaskError(409, errorMessage(err));
+    if (step.checkInbox) void this.deliverInbox(step.task.id);
+    if (step.startAsync) this.launch(step.task);
+    if (step.parent?.startAsync) this.launch(step.parent.task);
+    this.signal();
+  }
+
+  /** Loads a task fresh and runs `fn`; a concurrent change (stale rev) makes it try again. */
+  private async withTask<T>(taskId: number, fn: (task: TaskRecord) => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      const task = await this.store.getTask(taskId);
+      if (!task) throw new TaskError(404, `task ${taskId} not found in project "${this.project}"`);
+      await this.ensureVersions([task]);
+      try {
+        return await fn(task);
+      } catch (err) {
+        if (!(err instanceof StaleTaskError) || i >= 5) throw err;
+      }
+    }
+  }
+
+  // ---- stats ----
+
+  async stats(process: string): Promise<Record<string, number>> {
+    const v = this.latest.get(process);
+    if (!v) throw new TaskError(404, `process "${process}" is not deployed in project "${this.project}"`);
+    const counts = await this.store.countByNode(process);
+    const nodes: Record<string, number> = {};
+    for (const id of Object.keys(v.definition.nodes)) nodes[id] = counts[id] ?? 0;
+    for (const [id, n] of Object.entries(counts)) nodes[id] ??= n; // nodes of older versions
+    return nodes;
+  }
+
+  private async purge(): Promise<void> {
+    const now = Date.now();
+    for (const v of this.latest.values()) {
+      const keep = parseDuration(v.definition.settings?.retention ?? this.opts.defaultRetention);
+      await this.store.purgeEnded(v.name, now - keep);
+    }
+  }
+}
+
+export function startNode(def: ProcessDefinition): string {
+  return def.start ?? Object.keys(def.nodes)[0];
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify';
+import { TaskError } from '../../engine/project-engine.ts';
+import type { AppContext } from '../app-context.ts';
+
+const P = { type: 'object', properties: { project: { type: 'string' }, process: { type: 'string' } } };
+
+export function processRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/api/v1/schema/process', { schema: { tags: ['processes'], summary: 'The JSON Schema of process files' } }, async () => ctx.processSchema);
+
+  app.get<{ Params: { project: string } }>(
+    '/api/v1/projects/:project/processes',
+    { schema: { tags: ['processes'], summary: 'Deployed processes with their latest version and live tasks' } },
+    async (req) => ({ processes: await ctx.projects.get(req.params.project).store.listProcesses() }),
+  );
+
+  app.put<{ Params: { project: string; process: string }; Body: unknown }>(
+    '/api/v1/projects/:project/processes/:process',
+    {
+      bodyLimit: 4 * 1024 * 1024,
+      schema: {
+        tags: ['processes'],
+        summary: 'Deploy a process (JSON, or YAML with Content-Type application/yaml) as its next version',
+        description: 'Tasks already running finish on the version they started on; new tasks start on the new one.',
+        params: P,
+      },
+    },
+    async (req, reply) => {
+      ctx.projects.get(req.params.project);
+      const result = ctx.validator.validate(req.body);
+      if (!result.ok) {
+        throw Object.assign(new TaskError(400, `process is invalid: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`), {
+          extra: { errors: result.errors },
+        });
+      }
+      if (result.definition.name !== req.params.process) {
+        throw new TaskError(400, `name: "${result.definition.name}" differs from the process in the URL ("${req.params.process}")`);
+      }
+      const { version, publicId } = await ctx.projects.deploy(req.params.project, result.definition);
+      return reply.code(201).send({ name: version.name, version: version.version, publicId });
+    },
+  );
+
+  app.get<{ Params: { project: string; process: string }; Querystring: { version?: number } }>(
+    '/api/v1/projects/:project/processes/:process',
+    {
+      schema: {
+        tags: ['processes'],
+        summary: 'A process definition (latest, or ?version=N) and its versions',
+        params: P,
+        querystring: { type: 'object', properties: { version: { type: 'integer', minimum: 1 } } },
+      },
+    },
+    async (req) => {
+      const store = ctx.projects.get(req.params.project).store;
+      const v = await store.getProcess(req.params.process, req.query.version);
+      if (!v) throw new TaskError(404, `process "${req.params.process}"${req.query.version ? ` v${req.query.version}` : ''} not found`);
+      const access = await store.getPublicAccess(v.name);
+      return { name: v.name, version: v.version, deployedAt: new Date(v.deployedAt).toISOString(), publicId: access?.publicId, definition: v.definition, versions: (await store.listVersions(v.name)).map((x) => ({ version: x.version, deployedAt: new Date(x.deployedAt).toISOString() })) };
+    },
+  );
+
+  app.get<{ Params: { project: string; process: string } }>(
+    '/api/v1/projects/:project/processes/:process/public-url',
+    { schema: { tags: ['processes'], summary: 'The unauthenticated create URLs of a process (the secret is in the path)', params: P } },
+    async (req) => {
+      const access = await ctx.projects.get(req.params.project).store.getPublicAccess(req.params.process);
+      if (!access) throw new TaskError(404, `process "${req.params.process}" not found`);
+      return {
+        publicId: access.publicId, secret: access.secret,
+        path: `/public/v1/${access.publicId}/${access.secret}`,
+        corezoidPath: `/api/1/json/public/${access.publicId}/${access.secret}`,
+      };
+    },
+  );
+
+  app.get<{ Params: { project: string } }>('/api/v1/projects/:project/config', { schema: { tags: ['projects'], summary: 'Project configuration values (read by templates as $config.NAME)' } }, async (req) => ({
+    config: ctx.projects.get(req.params.project).getConfig(),
+  }));
+
+  app.put<{ Params: { project: string }; Body: Record<string, unknown> }>(
+    '/api/v1/projects/:project/config',
+    { schema: { tags: ['projects'], summary: 'Set configuration values (null removes one)', body: { type: 'object' } } },
+    async (req) => {
+      const engine = ctx.projects.get(req.params.project);
+      await engine.setConfig(req.body);
+      return { config: engine.getConfig() };
+    },
+  );
+}

@@ -1,0 +1,93 @@
+import { resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { NodeRegistry } from '../engine/node-registry.ts';
+import { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from '../engine/project-engine.ts';
+import { processJsonSchema } from '../model/process-schema.ts';
+import { ProcessValidator } from '../model/validate-process.ts';
+import { builtinNodeTypes } from '../nodes/index.ts';
+import { ProjectRegistry } from '../projects/project-registry.ts';
+import { CodeSandbox } from '../sandbox/code-sandbox.ts';
+import { DataDir } from '../server/data-dir.ts';
+import { deployExamples } from '../server/examples.ts';
+import { createHttpClient } from '../util/http-client.ts';
+import { buildApp } from './app.ts';
+
+export interface ServerOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  apiKey?: string;
+  /** Base of callback URLs handed to remote services; default the listening address. */
+  publicUrl?: string;
+  logLevel?: string;
+  /** SQLite fsync per commit (`full`, default) or on checkpoints only (`normal`). */
+  synchronous?: 'full' | 'normal';
+  /** Deploy the bundled examples into `default` on first start (default true). */
+  examples?: boolean;
+  engine?: Partial<EngineOptions>;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  url: string;
+  apiKey: string;
+  /** True when the key was generated on this start (print it once). */
+  apiKeyGenerated: boolean;
+  projects: ProjectRegistry;
+  close(): Promise<void>;
+}
+
+/** Starts Conveyor: opens every project, starts their engines, then listens. */
+export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
+  const log = opts.logger ?? pino({ level: opts.logLevel ?? process.env.LOG_LEVEL ?? 'info' });
+  const data = new DataDir(resolve(opts.dataDir ?? process.env.CONVEYOR_DATA ?? './data'));
+  data.lock();
+  const { key, generated } = data.apiKey(opts.apiKey ?? process.env.CONVEYOR_API_KEY);
+  const sandbox = await CodeSandbox.create();
+  const http = createHttpClient();
+  const registry = new NodeRegistry().register(...builtinNodeTypes);
+  let publicUrl = opts.publicUrl ?? process.env.CONVEYOR_PUBLIC_URL ?? '';
+  const projects = new ProjectRegistry(
+    data.path,
+    registry,
+    { runCode: (src, input, limits) => sandbox.run(src, input, limits), http },
+    {
+      ...DEFAULT_ENGINE_OPTIONS,
+      ...opts.engine,
+      publicUrl: () => publicUrl,
+      callbackSecret: data.callbackSecret(),
+    },
+    log,
+    { synchronous: opts.synchronous ?? (process.env.CONVEYOR_SYNC as 'full' | 'normal' | undefined) },
+  );
+  const validator = new ProcessValidator(registry);
+  try {
+    await projects.open();
+    if (opts.examples ?? true) await deployExamples(projects, validator, log);
+  } catch (err) {
+    await projects.close();
+    data.unlock();
+    throw err;
+  }
+  const app = await buildApp({ projects, validator, processSchema: processJsonSchema(registry), apiKey: key }, log);
+  const port = opts.port ?? Number(process.env.PORT ?? 8080);
+  const host = opts.host ?? process.env.HOST ?? '0.0.0.0';
+  await app.listen({ port, host });
+  const addr = app.server.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${actualPort}`;
+  if (!publicUrl) publicUrl = url;
+  let closed = false;
+  return {
+    url, apiKey: key, apiKeyGenerated: generated, projects,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await projects.close();
+      await http.close();
+      sandbox.dispose();
+      data.unlock();
+    },
+  };
+}

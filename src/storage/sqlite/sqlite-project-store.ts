@@ -1,0 +1,294 @@
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import type { ProcessDefinition, ProcessVersion } from '../../model/process-definition.ts';
+import type { CreateResult, HistoryEntry, NewTask, TaskRecord, TaskStatus } from '../../engine/task.ts';
+import { isAlive } from '../../engine/task.ts';
+import {
+  StaleTaskError,
+  type ProcessSummary,
+  type ProjectStore,
+  type PublicAccess,
+  type TaskFilter,
+  type Transition,
+} from '../project-store.ts';
+import { migrate } from './schema.ts';
+import { WriteQueue } from './write-queue.ts';
+
+interface TaskRow {
+  id: number; process: string; version: number; ref: string | null; data: string; node_id: string;
+  status: string; run_at: number | null; attempt: number; error: string | null; parent_id: number | null;
+  waiting_for: number | null; rev: number; created_at: number; updated_at: number;
+}
+
+const TASK_COLUMNS =
+  'id, process, version, ref, data, node_id, status, run_at, attempt, error, parent_id, waiting_for, rev, created_at, updated_at';
+
+function toTask(r: TaskRow): TaskRecord {
+  return {
+    id: r.id, process: r.process, version: r.version, ref: r.ref, data: JSON.parse(r.data),
+    nodeId: r.node_id, status: r.status as TaskStatus, runAt: r.run_at, attempt: r.attempt, error: r.error,
+    parentId: r.parent_id, waitingFor: r.waiting_for, rev: r.rev, createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+
+export interface SqliteOptions {
+  /** `full` fsyncs every commit (durable on power loss); `normal` survives a process crash only. */
+  synchronous?: 'full' | 'normal';
+}
+
+/**
+ * The embedded store: one SQLite file per project, WAL mode, one engine process per file
+ * (the server holds a lock on its data directory), so claims need no row locks: a lease is the
+ * task's run_at moved forward plus a `leased` mark that a restart clears.
+ */
+export class SqliteProjectStore implements ProjectStore {
+  private readonly db: Database.Database;
+  private readonly writes: WriteQueue;
+  private readonly st: ReturnType<SqliteProjectStore['prepare']>;
+
+  constructor(readonly project: string, file: string, opts: SqliteOptions = {}) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.st = this.prepare();
+    // Leases of a process that died are void: its tasks are due again now (at-least-once for I/O).
+    this.db.prepare('UPDATE tasks SET run_at = ?, leased = 0 WHERE leased = 1').run(Date.now());
+    this.writes = new WriteQueue(this.db);
+  }
+
+  private prepare() {
+    const d = this.db;
+    return {
+      insertTask: d.prepare(
+        `INSERT INTO tasks (process, version, ref, data, node_id, status, run_at, parent_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+      ),
+      liveByRef: d.prepare('SELECT id FROM tasks WHERE process = ? AND ref = ? AND alive = 1'),
+      insertHistory: d.prepare('INSERT INTO history (task_id, at, node_id, event, detail) VALUES (?, ?, ?, ?, ?)'),
+      updateTask: d.prepare(
+        `UPDATE tasks SET data = ?, node_id = ?, status = ?, run_at = ?, attempt = ?, error = ?, parent_id = ?,
+           waiting_for = ?, rev = rev + 1, updated_at = ?, ended_at = ?, alive = ?, leased = ?
+         WHERE id = ? AND rev = ?`,
+      ),
+      getTask: d.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
+      claim: d.prepare(
+        `UPDATE tasks SET run_at = ?, leased = 1 WHERE id IN
+           (SELECT id FROM tasks WHERE run_at <= ? ORDER BY run_at LIMIT ?)
+         RETURNING ${TASK_COLUMNS}`,
+      ),
+      nextDue: d.prepare('SELECT MIN(run_at) AS t FROM tasks WHERE run_at IS NOT NULL'),
+      history: d.prepare(
+        'SELECT at, node_id, event, detail FROM history WHERE task_id = ? ORDER BY rowid DESC LIMIT ?',
+      ),
+      countByNode: d.prepare('SELECT node_id, COUNT(*) AS n FROM tasks WHERE process = ? GROUP BY node_id'),
+      countByStatus: d.prepare('SELECT status, COUNT(*) AS n FROM tasks WHERE process = ? GROUP BY status'),
+      putInbox: d.prepare('UPDATE tasks SET inbox = ? WHERE id = ? AND rev = ?'),
+      takeInbox: d.prepare('UPDATE tasks SET inbox = NULL WHERE id = ? AND inbox IS NOT NULL RETURNING inbox'),
+      purgeHistory: d.prepare(
+        'DELETE FROM history WHERE task_id IN (SELECT id FROM tasks WHERE process = ? AND ended_at < ?)',
+      ),
+      purgeTasks: d.prepare('DELETE FROM tasks WHERE process = ? AND ended_at < ?'),
+    };
+  }
+
+  // ---- processes ----
+
+  async deployProcess(definition: ProcessDefinition, publicId: string): Promise<ProcessVersion> {
+    const now = Date.now();
+    return this.writes.run(() => {
+      const row = this.db.prepare('SELECT latest FROM processes WHERE name = ?').get(definition.name) as
+        | { latest: number }
+        | undefined;
+      const version = (row?.latest ?? 0) + 1;
+      this.db
+        .prepare('INSERT INTO process_versions (name, version, definition, deployed_at) VALUES (?, ?, ?, ?)')
+        .run(definition.name, version, JSON.stringify(definition), now);
+      if (row) {
+        this.db
+          .prepare('UPDATE processes SET latest = ?, title = ?, public_id = ? WHERE name = ?')
+          .run(version, definition.title ?? null, publicId, definition.name);
+      } else {
+        this.db
+          .prepare('INSERT INTO processes (name, latest, title, public_id, public_secret) VALUES (?, ?, ?, ?, ?)')
+          .run(definition.name, version, definition.title ?? null, publicId, randomBytes(20).toString('hex'));
+      }
+      return { name: definition.name, version, definition, deployedAt: now };
+    });
+  }
+
+  async getProcess(name: string, version?: number): Promise<ProcessVersion | undefined> {
+    const row = (
+      version === undefined
+        ? this.db
+            .prepare(
+              `SELECT v.* FROM process_versions v JOIN processes p ON p.name = v.name AND p.latest = v.version
+               WHERE v.name = ?`,
+            )
+            .get(name)
+        : this.db.prepare('SELECT * FROM process_versions WHERE name = ? AND version = ?').get(name, version)
+    ) as { name: string; version: number; definition: string; deployed_at: number } | undefined;
+    if (!row) return undefined;
+    return { name: row.name, version: row.version, definition: JSON.parse(row.definition), deployedAt: row.deployed_at };
+  }
+
+  async listProcesses(): Promise<ProcessSummary[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT p.name, p.title, p.latest, p.public_id, v.deployed_at,
+           (SELECT COUNT(*) FROM tasks t WHERE t.process = p.name AND t.alive = 1) AS alive
+         FROM processes p JOIN process_versions v ON v.name = p.name AND v.version = p.latest ORDER BY p.name`,
+      )
+      .all() as Array<{ name: string; title: string | null; latest: number; public_id: string; deployed_at: number; alive: number }>;
+    return rows.map((r) => ({
+      name: r.name, title: r.title ?? undefined, version: r.latest, deployedAt: r.deployed_at, publicId: r.public_id, alive: r.alive,
+    }));
+  }
+
+  async listVersions(name: string) {
+    const rows = this.db
+      .prepare('SELECT version, deployed_at FROM process_versions WHERE name = ? ORDER BY version')
+      .all(name) as Array<{ version: number; deployed_at: number }>;
+    return rows.map((r) => ({ version: r.version, deployedAt: r.deployed_at }));
+  }
+
+  async getPublicAccess(name: string): Promise<PublicAccess | undefined> {
+    const r = this.db.prepare('SELECT name, public_id, public_secret FROM processes WHERE name = ?').get(name) as
+      | { name: string; public_id: string; public_secret: string }
+      | undefined;
+    return r && { process: r.name, publicId: r.public_id, secret: r.public_secret };
+  }
+
+  async getConfig(): Promise<Record<string, unknown>> {
+    const rows = this.db.prepare('SELECT key, value FROM config').all() as Array<{ key: string; value: string }>;
+    return Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value)]));
+  }
+
+  async setConfig(values: Record<string, unknown>): Promise<void> {
+    await this.writes.run(() => {
+      const put = this.db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+      const del = this.db.prepare('DELETE FROM config WHERE key = ?');
+      for (const [k, v] of Object.entries(values)) v === null ? del.run(k) : put.run(k, JSON.stringify(v));
+    });
+  }
+
+  // ---- tasks ----
+
+  private insertTasks(tasks: NewTask[], at: number): CreateResult[] {
+    const out: CreateResult[] = [];
+    for (const t of tasks) {
+      const row = this.st.insertTask.get(
+        t.process, t.version, t.ref, JSON.stringify(t.data), t.nodeId, t.runAt ?? at, t.parentId ?? null, at, at,
+      ) as { id: number } | undefined;
+      if (row) {
+        this.st.insertHistory.run(row.id, at, t.nodeId, 'created', t.ref === null ? null : JSON.stringify({ ref: t.ref }));
+        out.push({ id: row.id, ref: t.ref, created: true });
+      } else {
+        const live = this.st.liveByRef.get(t.process, t.ref) as { id: number };
+        out.push({ id: live.id, ref: t.ref, created: false });
+      }
+    }
+    return out;
+  }
+
+  createTasks(tasks: NewTask[], at: number): Promise<CreateResult[]> {
+    return this.writes.run(() => this.insertTasks(tasks, at));
+  }
+
+  async getTask(id: number): Promise<TaskRecord | undefined> {
+    const r = this.st.getTask.get(id) as TaskRow | undefined;
+    return r && toTask(r);
+  }
+
+  async getHistory(id: number, limit: number): Promise<HistoryEntry[]> {
+    const rows = this.st.history.all(id, limit) as Array<{ at: number; node_id: string; event: string; detail: string | null }>;
+    return rows.reverse().map((r) => ({
+      at: r.at, nodeId: r.node_id, event: r.event as HistoryEntry['event'], detail: r.detail ? JSON.parse(r.detail) : undefined,
+    }));
+  }
+
+  async listTasks(f: TaskFilter): Promise<TaskRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.process) (where.push('process = ?'), args.push(f.process));
+    if (f.node) (where.push('node_id = ?'), args.push(f.node));
+    if (f.status) (where.push('status = ?'), args.push(f.status));
+    const sql = `SELECT ${TASK_COLUMNS} FROM tasks ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, f.limit) as TaskRow[]).map(toTask);
+  }
+
+  claimDue(now: number, limit: number, leaseMs: number): Promise<TaskRecord[]> {
+    return this.writes.run(() => (this.st.claim.all(now + leaseMs, now, limit) as TaskRow[]).map(toTask));
+  }
+
+  private apply(tr: Transition, at: number): void {
+    const t = tr.task;
+    if (tr.spawn?.length) {
+      const created = this.insertTasks(tr.spawn, at);
+      if (tr.waitForFirstSpawn) t.waitingFor = created[0].id;
+    }
+    const alive = isAlive(t.status);
+    const res = this.st.updateTask.run(
+      JSON.stringify(t.data), t.nodeId, t.status, t.runAt, t.attempt, t.error, t.parentId, t.waitingFor,
+      at, alive ? null : at, alive ? 1 : 0, tr.keepLease ? 1 : 0, t.id, t.rev,
+    );
+    if (res.changes === 0) throw new StaleTaskError(t.id);
+    for (const h of tr.history) {
+      this.st.insertHistory.run(t.id, h.at, h.nodeId, h.event, h.detail === undefined ? null : JSON.stringify(h.detail));
+    }
+    for (const other of tr.also ?? []) this.apply(other, at);
+  }
+
+  private static advanceRev(tr: Transition): void {
+    tr.task.rev += 1;
+    for (const other of tr.also ?? []) SqliteProjectStore.advanceRev(other);
+  }
+
+  async commit(transitions: Transition[]): Promise<Array<Error | null>> {
+    const at = Date.now();
+    const results = await Promise.allSettled(
+      transitions.map((tr) => this.writes.run(() => this.apply(tr, at))),
+    );
+    return results.map((r, i) => {
+      if (r.status === 'rejected') return r.reason instanceof Error ? r.reason : new Error(String(r.reason));
+      SqliteProjectStore.advanceRev(transitions[i]);
+      return null;
+    });
+  }
+
+  async putInbox(taskId: number, rev: number, payload: unknown): Promise<boolean> {
+    return this.writes.run(() => this.st.putInbox.run(JSON.stringify(payload), taskId, rev).changes > 0);
+  }
+
+  async takeInbox(taskId: number): Promise<unknown | undefined> {
+    const row = await this.writes.run(() => this.st.takeInbox.get(taskId) as { inbox: string } | undefined);
+    return row ? JSON.parse(row.inbox) : undefined;
+  }
+
+  async countByNode(process: string): Promise<Record<string, number>> {
+    const rows = this.st.countByNode.all(process) as Array<{ node_id: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.node_id, r.n]));
+  }
+
+  async countByStatus(process: string): Promise<Record<string, number>> {
+    const rows = this.st.countByStatus.all(process) as Array<{ status: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return (this.st.nextDue.get() as { t: number | null }).t;
+  }
+
+  purgeEnded(process: string, before: number): Promise<number> {
+    return this.writes.run(() => {
+      this.st.purgeHistory.run(process, before);
+      return this.st.purgeTasks.run(process, before).changes;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.writes.run(() => undefined);
+    this.db.close();
+  }
+}
