@@ -236,6 +236,8 @@ export class ProjectEngine {
         this.runOutcome(step, ctx, () => type.wake!(ctx));
       } else if (task.status !== 'active') {
         return step; // ended or failed meanwhile: nothing is due
+      } else {
+        task.runAt = now; // due: the claim's lease time is not a schedule
       }
       this.chain(step);
     } catch (err) {
@@ -291,6 +293,7 @@ export class ProjectEngine {
       const err = errors[i];
       if (err) {
         if (!(err instanceof StaleTaskError)) this.log.error({ err, task: s.task.id }, 'commit failed');
+        else this.log.debug({ task: s.task.id }, 'stale commit skipped');
         return;
       }
       if (s.spawn.length || s.parent) wake = true;

@@ -85,7 +85,8 @@ export class SqliteProjectStore implements ProjectStore {
       countByNode: d.prepare('SELECT node_id, COUNT(*) AS n FROM tasks WHERE process = ? GROUP BY node_id'),
       countByStatus: d.prepare('SELECT status, COUNT(*) AS n FROM tasks WHERE process = ? GROUP BY status'),
       putInbox: d.prepare('UPDATE tasks SET inbox = ? WHERE id = ? AND rev = ?'),
-      takeInbox: d.prepare('UPDATE tasks SET inbox = NULL WHERE id = ? AND inbox IS NOT NULL RETURNING inbox'),
+      readInbox: d.prepare('SELECT inbox FROM tasks WHERE id = ? AND inbox IS NOT NULL'),
+      clearInbox: d.prepare('UPDATE tasks SET inbox = NULL WHERE id = ?'),
       purgeHistory: d.prepare(
         'DELETE FROM history WHERE task_id IN (SELECT id FROM tasks WHERE process = ? AND ended_at < ?)',
       ),
@@ -262,7 +263,11 @@ export class SqliteProjectStore implements ProjectStore {
   }
 
   async takeInbox(taskId: number): Promise<unknown | undefined> {
-    const row = await this.writes.run(() => this.st.takeInbox.get(taskId) as { inbox: string } | undefined);
+    const row = await this.writes.run(() => {
+      const found = this.st.readInbox.get(taskId) as { inbox: string } | undefined;
+      if (found) this.st.clearInbox.run(taskId);
+      return found;
+    });
     return row ? JSON.parse(row.inbox) : undefined;
   }
 
