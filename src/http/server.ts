@@ -61,18 +61,21 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     { synchronous: opts.synchronous ?? (process.env.CONVEYOR_SYNC as 'full' | 'normal' | undefined) },
   );
   const validator = new ProcessValidator(registry);
+  const port = opts.port ?? Number(process.env.PORT ?? 8080);
+  const host = opts.host ?? process.env.HOST ?? '0.0.0.0';
+  let app: Awaited<ReturnType<typeof buildApp>>;
   try {
     await projects.open();
     if (opts.examples ?? true) await deployExamples(projects, validator, log);
+    app = await buildApp({ projects, validator, processSchema: processJsonSchema(registry), apiKey: key }, log);
+    await app.listen({ port, host });
   } catch (err) {
     await projects.close();
+    await http.close();
+    sandbox.dispose();
     data.unlock();
     throw err;
   }
-  const app = await buildApp({ projects, validator, processSchema: processJsonSchema(registry), apiKey: key }, log);
-  const port = opts.port ?? Number(process.env.PORT ?? 8080);
-  const host = opts.host ?? process.env.HOST ?? '0.0.0.0';
-  await app.listen({ port, host });
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${actualPort}`;
