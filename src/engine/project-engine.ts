@@ -317,10 +317,8 @@ export class ProjectEngine {
   private launch(task: TaskRecord): void {
     this.inFlight++;
     const p = (async () => {
-      const now = Date.now();
-      const step = new Step(task, now);
       try {
-        const ctx = this.context(task, task.nodeId, now);
+        const ctx = this.context(task, task.nodeId, Date.now());
         const type = this.registry.get(ctx.node.type)!;
         let o: Outcome;
         try {
@@ -333,7 +331,7 @@ export class ProjectEngine {
         this.chain(done);
         await this.commitSteps([done]);
       } catch (err) {
-        this.log.error({ err, task: step.task.id }, 'async node failed');
+        this.log.error({ err, task: task.id }, 'async node failed');
       }
     })().finally(() => {
       this.inFlight--;

@@ -1,7 +1,7 @@
 import type { NodeType } from '../engine/node-type.ts';
-import type { TaskData } from '../engine/task.ts';
 import { parseDuration } from '../util/duration.ts';
 import { DURATION, NODE_ID, fieldEdges } from './edges.ts';
+import { spawnFrom } from './copy.ts';
 import { mergeResult } from './merge-result.ts';
 
 /**
@@ -29,14 +29,7 @@ export const callNode: NodeType = {
   run: (ctx) => ({
     kind: 'wait',
     timeoutAt: ctx.now + parseDuration((ctx.node.timeout as string | number | undefined) ?? '1m'),
-    spawn: [
-      {
-        process: ctx.node.process as string,
-        ref: ctx.node.ref === undefined ? null : String(ctx.render(ctx.node.ref)),
-        data: (ctx.node.data === undefined ? structuredClone(ctx.task.data) : ctx.render(ctx.node.data)) as TaskData,
-        replyToParent: true,
-      },
-    ],
+    spawn: [spawnFrom(ctx, true)],
   }),
   wake: (ctx) =>
     ctx.node.on_timeout

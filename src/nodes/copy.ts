@@ -1,4 +1,4 @@
-import type { NodeType } from '../engine/node-type.ts';
+import type { NodeContext, NodeType, Spawn } from '../engine/node-type.ts';
 import type { TaskData } from '../engine/task.ts';
 import { NODE_ID, fieldEdges } from './edges.ts';
 
@@ -16,16 +16,15 @@ export const copyNode: NodeType = {
     },
   },
   edges: (n) => fieldEdges(n, 'next'),
-  run: (ctx) => ({
-    kind: 'go',
-    to: ctx.node.next as string,
-    spawn: [
-      {
-        process: ctx.node.process as string,
-        ref: ctx.node.ref === undefined ? null : String(ctx.render(ctx.node.ref)),
-        data: (ctx.node.data === undefined ? structuredClone(ctx.task.data) : ctx.render(ctx.node.data)) as TaskData,
-        replyToParent: false,
-      },
-    ],
-  }),
+  run: (ctx) => ({ kind: 'go', to: ctx.node.next as string, spawn: [spawnFrom(ctx, false)] }),
 };
+
+/** The task a copy or call node starts: `process`, rendered `ref`, rendered `data` or a copy of ours. */
+export function spawnFrom(ctx: NodeContext, replyToParent: boolean): Spawn {
+  return {
+    process: ctx.node.process as string,
+    ref: ctx.node.ref === undefined ? null : String(ctx.render(ctx.node.ref)),
+    data: (ctx.node.data === undefined ? structuredClone(ctx.task.data) : ctx.render(ctx.node.data)) as TaskData,
+    replyToParent,
+  };
+}
