@@ -12,7 +12,6 @@ import {
   type Transition,
 } from '../project-store.ts';
 import { migrate } from './schema.ts';
-import { Checkpointer } from './checkpointer.ts';
 import { WriteQueue } from './write-queue.ts';
 
 interface TaskRow {
@@ -46,21 +45,17 @@ export class SqliteProjectStore implements ProjectStore {
   private readonly db: Database.Database;
   private readonly writes: WriteQueue;
   private readonly st: ReturnType<SqliteProjectStore['prepare']>;
-  private readonly checkpointer: Checkpointer;
 
   constructor(readonly project: string, file: string, opts: SqliteOptions = {}) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('busy_timeout = 5000');
-    // Checkpoints run in a worker thread; inline ones would stall every task behind their fsync.
-    this.db.pragma('wal_autocheckpoint = 0');
     migrate(this.db);
     this.st = this.prepare();
     // Leases of a process that died are void: its tasks are due again now (at-least-once for I/O).
     this.db.prepare('UPDATE tasks SET run_at = ?, leased = 0 WHERE leased = 1').run(Date.now());
     this.writes = new WriteQueue(this.db);
-    this.checkpointer = new Checkpointer(file);
   }
 
   private prepare() {
@@ -299,7 +294,6 @@ export class SqliteProjectStore implements ProjectStore {
 
   async close(): Promise<void> {
     await this.writes.run(() => undefined);
-    await this.checkpointer.stop();
     this.db.close();
   }
 }
