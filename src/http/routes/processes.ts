@@ -10,7 +10,9 @@ export function processRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Params: { project: string } }>(
     '/api/v1/projects/:project/processes',
     { schema: { tags: ['processes'], summary: 'Deployed processes with their latest version and live tasks' } },
-    async (req) => ({ processes: await ctx.projects.get(req.params.project).store.listProcesses() }),
+    async (req) => ({
+      processes: (await ctx.projects.get(req.params.project).store.listProcesses()).map((p) => ({ ...p, deployedAt: new Date(p.deployedAt).toISOString() })),
+    }),
   );
 
   app.put<{ Params: { project: string; process: string }; Body: unknown }>(

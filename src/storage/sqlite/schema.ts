@@ -30,6 +30,13 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX history_by_task ON history (task_id);
   `,
+  // Fewer index writes per step: the lease mark is read once at start-up (a scan is fine there),
+  // and stats group by node only, so a status change at the same node touches no index.
+  `
+  DROP INDEX tasks_leased;
+  DROP INDEX tasks_by_node;
+  CREATE INDEX tasks_by_node ON tasks (process, node_id);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {
