@@ -9,33 +9,9 @@ import type { NodeContext, NodeServices, Outcome, Spawn } from './node-type.ts';
 import { Step } from './step.ts';
 import type { CreateResult, NewTask, TaskData, TaskRecord } from './task.ts';
 import { isAlive } from './task.ts';
+import { TaskError, type EngineOptions } from './engine-options.ts';
 
-export interface EngineOptions {
-  /** Tasks claimed per turn. */
-  batchSize: number;
-  /** How long a claimed task is ours; a longer async node keeps it by its own timeout. */
-  leaseMs: number;
-  /** Async node runs (HTTP calls) in flight at once per project. */
-  maxInFlight: number;
-  /** Longest sleep of the scheduler between looks at the store. */
-  pollMs: number;
-  /** Sync nodes one task may pass in one turn (a loop guard; the task goes on next turn). */
-  maxChainSteps: number;
-  /** Base of callback URLs, e.g. http://host:8080. */
-  publicUrl: () => string;
-  callbackSecret: Buffer;
-  defaultRetention: string;
-}
-
-export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'publicUrl' | 'callbackSecret'> = {
-  batchSize: 512, leaseMs: 5 * 60_000, maxInFlight: 512, pollMs: 1000, maxChainSteps: 200, defaultRetention: '7d',
-};
-
-export class TaskError extends Error {
-  constructor(readonly statusCode: number, message: string) {
-    super(message);
-  }
-}
+export { DEFAULT_ENGINE_OPTIONS, TaskError, type EngineOptions } from './engine-options.ts';
 
 /** Runs one project's tasks: claims what is due, moves tasks through nodes, commits each step. */
 export class ProjectEngine {

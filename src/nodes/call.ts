@@ -1,7 +1,7 @@
 import type { NodeType } from '../engine/node-type.ts';
 import { parseDuration } from '../util/duration.ts';
 import { DURATION, NODE_ID, fieldEdges } from './edges.ts';
-import { spawnFrom } from './copy.ts';
+import { SPAWN_PARAMS, spawnFrom } from './copy.ts';
 import { mergeResult } from './merge-result.ts';
 
 /**
@@ -15,9 +15,7 @@ export const callNode: NodeType = {
   paramsSchema: {
     required: ['process', 'next'],
     properties: {
-      process: { type: 'string' },
-      data: { type: 'object' },
-      ref: { type: 'string' },
+      ...SPAWN_PARAMS,
       timeout: DURATION,
       save_to: { type: 'string' },
       next: NODE_ID,

@@ -2,18 +2,20 @@ import type { NodeContext, NodeType, Spawn } from '../engine/node-type.ts';
 import type { TaskData } from '../engine/task.ts';
 import { NODE_ID, fieldEdges } from './edges.ts';
 
+/** Parameters of nodes that start a task in another process (copy, call). */
+export const SPAWN_PARAMS = {
+  process: { type: 'string' },
+  data: { type: 'object', description: 'The new task\'s data (templates); default: a copy of this task\'s data.' },
+  ref: { type: 'string', description: 'The new task\'s ref (template).' },
+};
+
 /** Starts a task in another process (in the same transaction) and goes on without waiting. */
 export const copyNode: NodeType = {
   type: 'copy',
   description: 'Start a task in another process and go on without waiting.',
   paramsSchema: {
     required: ['process', 'next'],
-    properties: {
-      process: { type: 'string' },
-      data: { type: 'object', description: 'The new task\'s data (templates); default: a copy of this task\'s data.' },
-      ref: { type: 'string', description: 'The new task\'s ref (template).' },
-      next: NODE_ID,
-    },
+    properties: { ...SPAWN_PARAMS, next: NODE_ID },
   },
   edges: (n) => fieldEdges(n, 'next'),
   run: (ctx) => ({ kind: 'go', to: ctx.node.next as string, spawn: [spawnFrom(ctx, false)] }),
