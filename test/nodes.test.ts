@@ -79,6 +79,11 @@ describe('code', () => {
     expect(() => run({ type: 'code', code: 'return require("fs")', next: 'x' })).toThrow(/require/);
     expect(() => run({ type: 'code', code: 'globalThis.leak = 1', next: 'x' })).toThrow();
     expect(run({ type: 'code', code: 'return { seen: typeof leak }', next: 'x' })).toMatchObject({ patch: { seen: 'undefined' } });
+    expect(() => run({ type: 'code', code: 'const a = []; for (;;) a.push(new Array(100000).fill(1));', memory_mb: 8, next: 'x' })).toThrow(/more than 8 MiB/);
+    expect(run({ type: 'code', code: 'return { after: 1 + 1 }', next: 'x' })).toMatchObject({ patch: { after: 2 } }); // a fresh context after the limit
+    for (const name of ['process', 'fetch', 'setTimeout', 'XMLHttpRequest']) {
+      expect(run({ type: 'code', code: `return { t: typeof ${name} }`, next: 'x' })).toMatchObject({ patch: { t: 'undefined' } });
+    }
   });
 });
 
