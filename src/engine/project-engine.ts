@@ -119,6 +119,8 @@ export class ProjectEngine {
     while (this.running) {
       try {
         if (this.inFlight >= this.opts.maxInFlight) {
+          // Wait for a slot: a finishing call signals. Clearing the flag first keeps this from spinning.
+          this.signalled = false;
           await this.idle(this.opts.pollMs);
           continue;
         }
