@@ -3,16 +3,19 @@ import { Agent, request } from 'undici';
 export interface HttpRequest { method: string; url: string; headers?: Record<string, string>; body?: string; timeoutMs: number }
 export interface HttpResponse {
   status: number;
-  /** Lower-cased names. */
+  /** Lower-cased names; repeated headers joined with ", ". */
   headers: Record<string, string>;
   body: string;
-  /** The body parsed, when it is JSON. */
+  /** The body parsed, when it is JSON (and was not cut); else undefined. */
   json: unknown;
   durationMs: number;
+  /** Set when the body was longer than maxResponseBytes and `body` holds only its start. */
+  truncated?: boolean;
 }
 
 /** No response: the deadline passed (`timeout`) or the connection failed (`network`). */
 export class HttpFailure extends Error {
+  override name = 'HttpFailure';
   constructor(readonly kind: 'timeout' | 'network', message: string) {
     super(message);
   }
@@ -20,52 +23,101 @@ export class HttpFailure extends Error {
 
 export interface HttpClient { request(req: HttpRequest): Promise<HttpResponse> }
 
+// undici computes or refuses these itself; a template that sets them would fail every attempt.
+const DROPPED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'content-length', 'expect']);
+
 /**
  * Outbound HTTP on one keep-alive pool. One deadline covers connect, headers and body, so a server
- * that accepts and never answers, or stalls mid-body, ends as a timeout (the seed's "no answer at all").
+ * that accepts and never answers, or stalls mid-body, ends as a timeout near `timeoutMs`.
  */
 export function createHttpClient(opts: { maxResponseBytes?: number; connections?: number } = {}): HttpClient & { close(): Promise<void> } {
   const max = opts.maxResponseBytes ?? 1024 * 1024;
   const agent = new Agent({ connections: opts.connections ?? 256, keepAliveTimeout: 10_000, pipelining: 1 });
-  return {
-    async request(req) {
-      const started = performance.now();
-      const signal = AbortSignal.timeout(req.timeoutMs);
-      try {
-        const res = await request(req.url, {
-          method: req.method as 'GET', headers: req.headers, body: req.body, dispatcher: agent, signal,
-          headersTimeout: req.timeoutMs, bodyTimeout: req.timeoutMs,
-        });
-        const chunks: Buffer[] = [];
-        let size = 0;
-        let cut = false;
-        for await (const chunk of res.body) {
-          if (size < max) chunks.push(chunk as Buffer);
-          size += (chunk as Buffer).length;
-          if (size >= max) cut = true;
-        }
-        let body = Buffer.concat(chunks).toString('utf8');
-        if (cut) body = body.slice(0, max) + `… (cut at ${max} bytes of ${size})`;
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
-        let json: unknown;
-        if (!cut && body && /json/i.test(headers['content-type'] ?? '') || /^\s*[[{]/.test(body)) {
-          try {
-            json = JSON.parse(body);
-          } catch {
-            json = undefined;
-          }
-        }
-        return { status: res.statusCode, headers, body, json, durationMs: performance.now() - started };
-      } catch (err) {
-        const e = err as Error & { code?: string; cause?: { code?: string } };
-        if (signal.aborted || e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
-          throw new HttpFailure('timeout', `no answer within ${req.timeoutMs} ms`);
-        }
-        const code = e.code ?? e.cause?.code ?? e.name;
-        throw new HttpFailure('network', `${code}: ${e.cause instanceof Error ? e.cause.message : e.message}`);
+
+  async function send(req: HttpRequest): Promise<HttpResponse> {
+    const started = performance.now();
+    const ctl = new AbortController();
+    // Our own timer (not AbortSignal.timeout) so it is cleared as soon as the exchange ends.
+    const timer = setTimeout(() => ctl.abort(), req.timeoutMs);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers ?? {})) if (!DROPPED.has(k.toLowerCase())) headers[k] = v;
+    try {
+      const res = await request(req.url, {
+        method: req.method.toUpperCase() as 'GET', headers, body: req.body, dispatcher: agent, signal: ctl.signal,
+        // Backstops only: undici's own timers are coarse, so the abort above decides.
+        headersTimeout: req.timeoutMs + 1000, bodyTimeout: req.timeoutMs + 1000,
+      });
+      const resHeaders: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined) resHeaders[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
       }
-    },
-    close: () => agent.close(),
-  };
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let truncated = false;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size > max) {
+          // Stop downloading: the rest is never used, and reading it could run past the deadline.
+          truncated = true;
+          res.body.destroy();
+          break;
+        }
+      }
+      const raw = Buffer.concat(chunks).subarray(0, max);
+      let body = decode(raw, resHeaders['content-type'], truncated);
+      let json: unknown;
+      if (truncated) {
+        const total = Number(resHeaders['content-length']) || undefined;
+        body += `… (cut at ${max} bytes${total ? ` of ${total}` : ''})`;
+      } else {
+        json = parseJson(body, resHeaders['content-type']);
+      }
+      return { status: res.statusCode, headers: resHeaders, body, json, durationMs: performance.now() - started, ...(truncated ? { truncated } : {}) };
+    } catch (err) {
+      throw toFailure(err, ctl.signal.aborted, req.timeoutMs);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return { request: send, close: () => agent.close() };
+}
+
+function toFailure(err: unknown, aborted: boolean, timeoutMs: number): HttpFailure {
+  if (err instanceof HttpFailure) return err;
+  const e = err as Error & { code?: string; cause?: { code?: string; message?: string }; errors?: { code?: string }[] };
+  if (aborted || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
+    return new HttpFailure('timeout', `no complete answer within ${timeoutMs} ms`);
+  }
+  // undici's connect timeout (10 s) is shorter than long deadlines; it is still "no answer in time".
+  if (e.code === 'UND_ERR_CONNECT_TIMEOUT') return new HttpFailure('timeout', `UND_ERR_CONNECT_TIMEOUT: ${e.message}`);
+  // Happy-eyeballs failures arrive as an AggregateError whose parts carry the code.
+  const code = e.code ?? e.cause?.code ?? e.errors?.find((x) => x?.code)?.code ?? e.name;
+  const message = e.message || e.cause?.message || String(err);
+  return new HttpFailure('network', message.includes(code) ? message : `${code}: ${message}`);
+}
+
+function decode(raw: Buffer, contentType: string | undefined, cut: boolean): string {
+  const charset = /charset=["']?([\w-]+)/i.exec(contentType ?? '')?.[1];
+  if (charset && !/^utf-?8$/i.test(charset)) {
+    try {
+      return new TextDecoder(charset).decode(raw); // e.g. windows-1251 from older Russian APIs
+    } catch {
+      // Unknown charset: fall through to UTF-8.
+    }
+  }
+  // A cut may split a UTF-8 sequence; drop the broken tail rather than show a replacement char.
+  const text = raw.toString('utf8');
+  return cut ? text.replace(/\uFFFD+$/, '') : text;
+}
+
+function parseJson(body: string, contentType: string | undefined): unknown {
+  const text = body.replace(/^\uFEFF/, '');
+  if (!/json/i.test(contentType ?? '') && !/^\s*[[{]/.test(text)) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
