@@ -42,7 +42,7 @@ export const apiNode: NodeType = {
     try {
       retryPolicyFrom(n.retry);
     } catch (e) {
-      errs.push(`retry: ${(e as Error).message}`);
+      errs.push((e as Error).message);
     }
     if (n.body !== undefined && n.form !== undefined) errs.push('body and form: use one of them');
     return errs;
