@@ -5,6 +5,7 @@ import { builtinNodeTypes } from '../src/nodes/index.ts';
 import { CodeSandbox } from '../src/sandbox/code-sandbox.ts';
 import { createHttpClient } from '../src/util/http-client.ts';
 import { render } from '../src/util/template.ts';
+import { MemoryConnections } from './support/node-context.ts';
 
 const types = Object.fromEntries(builtinNodeTypes.map((t) => [t.type, t])) as Record<string, NodeType>;
 let sandbox: CodeSandbox;
@@ -21,6 +22,7 @@ function ctx(node: Record<string, unknown>, data: Record<string, unknown> = {}, 
     nodeId: 'n', node: node as never, task, now,
     render: (v) => render(v, { data, roots: { task: { id: 7, ref: 'r' }, config: { base: 'http://x' } } }),
     services: { runCode: (src, input, limits) => sandbox.run(src, input, limits), http: createHttpClient() },
+    connections: new MemoryConnections(), slowDown: () => {},
   };
 }
 const run = (node: Record<string, unknown>, data?: Record<string, unknown>, now?: number) => types[node.type as string].run(ctx(node, data, now)) as Outcome;

@@ -36,6 +36,20 @@ export interface NodeContext {
   /** Renders `{{ ... }}` templates in any JSON value against the task (see util/template.ts). */
   render(value: unknown): unknown;
   services: NodeServices;
+  /** The project's connections to services (credentials decrypted), for connector nodes. */
+  connections: import('../connectors/connector.ts').ConnectionAccess;
+  /** The service said "too fast": nothing more goes out on this pace key for `ms`. */
+  slowDown(paceKey: string, ms: number): void;
+}
+
+/** A node that calls a rate-limited service asks the engine to queue its runs on a shared key. */
+export interface PaceRequest {
+  /** Calls with the same key share one pace, e.g. `bitrix24:default`. */
+  key: string;
+  perSecond: number;
+  burst: number;
+  /** When the node has `runBatch`: how many waiting tasks one call may carry. */
+  batch?: number;
 }
 
 /** What the engine lends to nodes; connectors add theirs through the registry, not here. */
@@ -71,6 +85,10 @@ export interface NodeType {
   /** Does I/O: the engine commits the task here first, then runs it outside the transaction. */
   async?: boolean;
   run(ctx: NodeContext): Outcome | Promise<Outcome>;
+  /** For async nodes that call a paced service: the engine runs them in turn at this pace. */
+  pace?(ctx: NodeContext): PaceRequest | undefined;
+  /** Runs several tasks waiting at this node on the same pace key in one call; one outcome each, in order. */
+  runBatch?(ctxs: NodeContext[]): Promise<Outcome[]>;
   /** The task's `runAt` came while it slept or waited (delay over, timeout). */
   wake?(ctx: NodeContext): Outcome;
   /** An external resume: a callback's body or a child's reply (`error` when the child failed). */

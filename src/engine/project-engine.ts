@@ -10,6 +10,8 @@ import { Step } from './step.ts';
 import type { CreateResult, NewTask, TaskData, TaskRecord } from './task.ts';
 import { isAlive } from './task.ts';
 import { TaskError, type EngineOptions } from './engine-options.ts';
+import { Pacer } from './pacer.ts';
+import type { ProjectConnections } from '../connectors/project-connections.ts';
 
 export { DEFAULT_ENGINE_OPTIONS, TaskError, type EngineOptions } from './engine-options.ts';
 
@@ -25,6 +27,7 @@ export class ProjectEngine {
   private inFlight = 0;
   private readonly inFlightDone = new Set<Promise<void>>();
   private janitor: NodeJS.Timeout | null = null;
+  private readonly pacer = new Pacer<TaskRecord>((_key, tasks) => this.execute(tasks));
 
   constructor(
     readonly store: ProjectStore,
@@ -32,6 +35,8 @@ export class ProjectEngine {
     private readonly services: NodeServices,
     private readonly opts: EngineOptions,
     private readonly log: Logger,
+    /** The project's connections to services (the API manages them through here). */
+    readonly connections: ProjectConnections,
   ) {}
 
   get project(): string {
@@ -52,6 +57,7 @@ export class ProjectEngine {
     if (this.janitor) clearInterval(this.janitor);
     this.signal();
     await this.loopDone;
+    this.pacer.stop(); // queued tasks stay leased in the store and run after the lease
     await Promise.allSettled([...this.inFlightDone]);
   }
 
@@ -176,7 +182,8 @@ export class ProjectEngine {
       node: nodeId,
     };
     return {
-      nodeId, node, task, now, services: this.services,
+      nodeId, node, task, now, services: this.services, connections: this.connections,
+      slowDown: (key, ms) => this.pacer.slowDown(key, ms),
       render: (value) => renderTemplate(value, { data: task.data, roots }),
     };
   }
@@ -247,10 +254,19 @@ export class ProjectEngine {
       if (!ctx.node) return this.runOutcome(step, ctx, { kind: 'fail', error: `node "${t.nodeId}" does not exist` });
       const type = this.registry.get(ctx.node.type)!;
       if (type.async) {
-        if (this.inFlight < this.opts.maxInFlight) {
-          step.startAsync = true;
-          t.runAt = step.now + this.leaseFor(ctx.node.timeout);
+        if (this.inFlight >= this.opts.maxInFlight) return;
+        if (type.pace) {
+          let retryAt: number | null;
+          try {
+            const req = type.pace(ctx);
+            retryAt = req ? this.pacer.admit(req) : null;
+          } catch (err) {
+            return this.runOutcome(step, ctx, { kind: 'fail', error: errorMessage(err) });
+          }
+          if (retryAt !== null) return step.defer(retryAt); // its turn at the service comes later
         }
+        step.startAsync = true;
+        t.runAt = step.now + this.leaseFor(ctx.node.timeout);
         return;
       }
       this.runOutcome(step, ctx, () => type.run(ctx) as Outcome);
@@ -291,25 +307,40 @@ export class ProjectEngine {
     step.parent = this.advance(parent, step.now, { payload: r.payload, error: r.error });
   }
 
-  /** Runs the task's async node outside any transaction, then commits its outcome. */
+  /** Runs the task's async node outside any transaction (in its turn, if the node is paced). */
   private launch(task: TaskRecord): void {
+    try {
+      const ctx = this.context(task, task.nodeId, Date.now());
+      const req = this.registry.get(ctx.node.type)!.pace?.(ctx);
+      if (req) return this.pacer.enqueue(req, task);
+    } catch {
+      // run() meets the same error and fails the task with it
+    }
+    this.execute([task]);
+  }
+
+  /** One call for these tasks (several only for a node with runBatch), then commits their outcomes. */
+  private execute(tasks: TaskRecord[]): void {
     this.inFlight++;
     const p = (async () => {
       try {
-        const ctx = this.context(task, task.nodeId, Date.now());
-        const type = this.registry.get(ctx.node.type)!;
-        let o: Outcome;
+        const ctxs = tasks.map((t) => this.context(t, t.nodeId, Date.now()));
+        const type = this.registry.get(ctxs[0].node.type)!;
+        let outcomes: Outcome[];
         try {
-          o = await type.run(ctx);
+          outcomes = tasks.length > 1 && type.runBatch ? await type.runBatch(ctxs) : [await type.run(ctxs[0])];
         } catch (err) {
-          o = { kind: 'fail', error: errorMessage(err) };
+          outcomes = tasks.map(() => ({ kind: 'fail', error: errorMessage(err) }));
         }
-        const done = new Step(task, Date.now());
-        this.runOutcome(done, ctx, o);
-        this.chain(done);
-        await this.commitSteps([done]);
+        const steps = ctxs.map((ctx, i) => {
+          const done = new Step(ctx.task, Date.now());
+          this.runOutcome(done, ctx, outcomes[i] ?? { kind: 'fail', error: 'the node gave no outcome for this task' });
+          this.chain(done);
+          return done;
+        });
+        await this.commitSteps(steps);
       } catch (err) {
-        this.log.error({ err, task: task.id }, 'async node failed');
+        this.log.error({ err, tasks: tasks.map((t) => t.id) }, 'async node failed');
       }
     })().finally(() => {
       this.inFlight--;

@@ -35,6 +35,12 @@ export class Step {
     this.changed = true;
   }
 
+  /** The task stays where it is, due again at `at` (its turn at a paced service); no history. */
+  defer(at: number): void {
+    this.task.runAt = at;
+    this.changed = true;
+  }
+
   /** Folds a node's outcome into the task. `resolveSpawn` turns a spawn into a new task or throws. */
   apply(nodeId: string, node: NodeDefinition, outcome: Outcome, resolveSpawn: (s: NonNullable<Extract<Outcome, { kind: 'go' }>['spawn']>[number], parentId: number) => NewTask): void {
     const t = this.task;

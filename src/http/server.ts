@@ -11,12 +11,17 @@ import { DataDir } from '../server/data-dir.ts';
 import { deployExamples } from '../server/examples.ts';
 import { createHttpClient } from '../util/http-client.ts';
 import { buildApp } from './app.ts';
+import { ConnectorCatalog } from '../connectors/connector-catalog.ts';
+import { allConnectors } from '../connectors/index.ts';
+import { SecretBox } from '../connectors/secret-box.ts';
 
 export interface ServerOptions {
   port?: number;
   host?: string;
   dataDir?: string;
   apiKey?: string;
+  /** Encrypts connection credentials; default env CONVEYOR_MASTER_KEY, else a key kept in the data dir. */
+  masterKey?: string;
   /** Base of callback URLs handed to remote services; default the listening address. */
   publicUrl?: string;
   logLevel?: string;
@@ -46,20 +51,25 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const sandbox = await CodeSandbox.create();
   const http = createHttpClient();
   const registry = new NodeRegistry().register(...builtinNodeTypes);
+  const connectors = new ConnectorCatalog(registry).add(...allConnectors);
+  const master = data.masterKey(opts.masterKey ?? process.env.CONVEYOR_MASTER_KEY);
+  if (master.generated) log.warn('CONVEYOR_MASTER_KEY is not set: connection credentials are encrypted with a key generated into the data directory');
   let publicUrl = opts.publicUrl ?? process.env.CONVEYOR_PUBLIC_URL ?? '';
-  const projects = new ProjectRegistry(
-    data.path,
+  const projects = new ProjectRegistry({
+    dataDir: data.path,
     registry,
-    { runCode: (src, input, limits) => sandbox.run(src, input, limits), http },
-    {
+    services: { runCode: (src, input, limits) => sandbox.run(src, input, limits), http },
+    engineOptions: {
       ...DEFAULT_ENGINE_OPTIONS,
       ...opts.engine,
       publicUrl: () => publicUrl,
       callbackSecret: data.callbackSecret(),
     },
     log,
-    { synchronous: opts.synchronous ?? (process.env.CONVEYOR_SYNC as 'full' | 'normal' | undefined) },
-  );
+    sqlite: { synchronous: opts.synchronous ?? (process.env.CONVEYOR_SYNC as 'full' | 'normal' | undefined) },
+    connectors,
+    secretBox: new SecretBox(master.key),
+  });
   const validator = new ProcessValidator(registry);
   const port = opts.port ?? Number(process.env.PORT ?? 8080);
   const host = opts.host ?? process.env.HOST ?? '0.0.0.0';

@@ -6,6 +6,9 @@ import type { ProcessDefinition, ProcessVersion } from '../model/process-definit
 import type { NodeRegistry } from '../engine/node-registry.ts';
 import type { NodeServices } from '../engine/node-type.ts';
 import { ProjectEngine, TaskError, type EngineOptions } from '../engine/project-engine.ts';
+import type { ConnectorCatalog } from '../connectors/connector-catalog.ts';
+import { ProjectConnections } from '../connectors/project-connections.ts';
+import type { SecretBox } from '../connectors/secret-box.ts';
 import { SqliteProjectStore, type SqliteOptions } from '../storage/sqlite/sqlite-project-store.ts';
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -19,14 +22,23 @@ export class ProjectRegistry {
   private readonly engines = new Map<string, ProjectEngine>();
   private readonly publicIds = new Map<string, { project: string; process: string }>();
 
-  constructor(
-    private readonly dataDir: string,
-    private readonly registry: NodeRegistry,
-    private readonly services: NodeServices,
-    private readonly engineOptions: EngineOptions,
-    private readonly log: Logger,
-    private readonly sqlite: SqliteOptions = {},
-  ) {}
+  private readonly dataDir: string;
+  private readonly registry: NodeRegistry;
+  private readonly services: NodeServices;
+  private readonly engineOptions: EngineOptions;
+  private readonly log: Logger;
+  private readonly sqlite: SqliteOptions;
+  private readonly connectors: ConnectorCatalog;
+  private readonly secretBox: SecretBox;
+
+  constructor(deps: {
+    dataDir: string; registry: NodeRegistry; services: NodeServices; engineOptions: EngineOptions; log: Logger;
+    sqlite?: SqliteOptions; connectors: ConnectorCatalog; secretBox: SecretBox;
+  }) {
+    ({ dataDir: this.dataDir, registry: this.registry, services: this.services, engineOptions: this.engineOptions,
+      log: this.log, connectors: this.connectors, secretBox: this.secretBox } = deps);
+    this.sqlite = deps.sqlite ?? {};
+  }
 
   private get dir(): string {
     return join(this.dataDir, 'projects');
@@ -41,7 +53,9 @@ export class ProjectRegistry {
 
   private async start(name: string): Promise<ProjectEngine> {
     const store = new SqliteProjectStore(name, join(this.dir, `${name}.db`), this.sqlite);
-    const engine = new ProjectEngine(store, this.registry, this.services, this.engineOptions, this.log.child({ project: name }));
+    const connections = new ProjectConnections(store, this.connectors, this.secretBox);
+    await connections.load();
+    const engine = new ProjectEngine(store, this.registry, this.services, this.engineOptions, this.log.child({ project: name }), connections);
     await engine.start();
     this.engines.set(name, engine);
     for (const p of await store.listProcesses()) this.publicIds.set(p.publicId, { project: name, process: p.name });

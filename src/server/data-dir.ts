@@ -43,6 +43,19 @@ export class DataDir {
     return { key, generated: true };
   }
 
+  /**
+   * The key that encrypts connection credentials: CONVEYOR_MASTER_KEY, else one generated into the data
+   * directory (0600) — which protects a copied database file but not a copied data directory.
+   */
+  masterKey(fromEnv: string | undefined): { key: string; generated: boolean } {
+    if (fromEnv) return { key: fromEnv, generated: false };
+    const file = join(this.path, 'master-key');
+    if (existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), generated: false };
+    const key = randomBytes(32).toString('base64url');
+    writeFileSync(file, key + '\n', { mode: 0o600 });
+    return { key, generated: true };
+  }
+
   /** Signs callback URLs; kept so URLs handed out before a restart still work. */
   callbackSecret(): Buffer {
     const file = join(this.path, 'callback-secret');

@@ -24,6 +24,12 @@ export interface ProjectStore {
   /** Public create URL credentials; generated on first deploy. */
   getPublicAccess(name: string): Promise<PublicAccess | undefined>;
 
+  listConnections(): Promise<StoredConnection[]>;
+  /** Inserts or replaces the connection (connector, name). */
+  putConnection(c: StoredConnection): Promise<void>;
+  /** false when there was none. */
+  deleteConnection(connector: string, name: string): Promise<boolean>;
+
   getConfig(): Promise<Record<string, unknown>>;
   setConfig(values: Record<string, unknown>): Promise<void>;
 
@@ -63,6 +69,15 @@ export interface PublicAccess {
   process: string;
   publicId: string;
   secret: string;
+}
+
+/** A connection as stored: `secrets` is ciphertext (see connectors/secret-box.ts), never clear text. */
+export interface StoredConnection {
+  connector: string;
+  name: string;
+  settings: Record<string, unknown>;
+  secrets: string;
+  updatedAt: number;
 }
 
 export interface TaskFilter {

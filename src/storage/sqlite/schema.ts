@@ -37,6 +37,13 @@ const MIGRATIONS: string[] = [
   DROP INDEX tasks_by_node;
   CREATE INDEX tasks_by_node ON tasks (process, node_id);
   `,
+  // Connections to services: credentials sit encrypted in `secrets`, the rest readable in `settings`.
+  `
+  CREATE TABLE connections (
+    connector TEXT NOT NULL, name TEXT NOT NULL, settings TEXT NOT NULL, secrets TEXT NOT NULL,
+    updated_at INTEGER NOT NULL, PRIMARY KEY (connector, name)
+  );
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

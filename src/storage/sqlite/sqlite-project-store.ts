@@ -7,7 +7,7 @@ import {
   StaleTaskError,
   type ProcessSummary,
   type ProjectStore,
-  type PublicAccess,
+  type PublicAccess, type StoredConnection,
   type TaskFilter,
   type Transition,
 } from '../project-store.ts';
@@ -159,6 +159,24 @@ export class SqliteProjectStore implements ProjectStore {
       | { name: string; public_id: string; public_secret: string }
       | undefined;
     return r && { process: r.name, publicId: r.public_id, secret: r.public_secret };
+  }
+
+  async listConnections(): Promise<StoredConnection[]> {
+    const rows = this.db.prepare('SELECT connector, name, settings, secrets, updated_at FROM connections ORDER BY connector, name').all() as
+      Array<{ connector: string; name: string; settings: string; secrets: string; updated_at: number }>;
+    return rows.map((r) => ({ connector: r.connector, name: r.name, settings: JSON.parse(r.settings), secrets: r.secrets, updatedAt: r.updated_at }));
+  }
+
+  async putConnection(c: StoredConnection): Promise<void> {
+    await this.writes.run(() => {
+      this.db.prepare(`INSERT INTO connections (connector, name, settings, secrets, updated_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (connector, name) DO UPDATE SET settings = excluded.settings, secrets = excluded.secrets, updated_at = excluded.updated_at`)
+        .run(c.connector, c.name, JSON.stringify(c.settings), c.secrets, c.updatedAt);
+    });
+  }
+
+  async deleteConnection(connector: string, name: string): Promise<boolean> {
+    return this.writes.run(() => this.db.prepare('DELETE FROM connections WHERE connector = ? AND name = ?').run(connector, name).changes > 0);
   }
 
   async getConfig(): Promise<Record<string, unknown>> {

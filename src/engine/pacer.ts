@@ -1,0 +1,106 @@
+import type { PaceRequest } from './node-type.ts';
+
+/** How long a lane's queue may grow, in seconds of its throughput, before tasks wait in the store. */
+const QUEUE_SECONDS = 10;
+
+interface Lane<T> {
+  req: PaceRequest;
+  tokens: number;
+  refilledAt: number;
+  pausedUntil: number;
+  queue: T[];
+  timer: NodeJS.Timeout | null;
+  /** Where the next task sent back to the store should come back: spread at the lane's throughput. */
+  backlogUntil: number;
+}
+
+/**
+ * Paces calls to rate-limited services: one lane per pace key (a connection), a token bucket of
+ * `perSecond` with `burst`, and a short in-memory queue. A lane hands its callback up to `batch` items
+ * per token. Tasks beyond the queue stay in the store, scheduled for when their turn should come, so a
+ * burst of 100,000 leads waits durably instead of in memory or as errors at the CRM.
+ */
+export class Pacer<T> {
+  private readonly lanes = new Map<string, Lane<T>>();
+
+  constructor(private readonly dispatch: (key: string, items: T[]) => void, private readonly clock: () => number = Date.now) {}
+
+  /**
+   * Whether the lane has room for one more task now: null if so, else when the task should be offered
+   * again (the caller keeps it in the store until then). Times handed out are spread at the lane's
+   * throughput, so tasks sent back come back about when their turn is.
+   */
+  admit(req: PaceRequest): number | null {
+    const lane = this.lane(req);
+    const now = this.clock();
+    const perItem = 1000 / (req.perSecond * (req.batch ?? 1));
+    if (lane.queue.length < Math.max(2 * (req.batch ?? 1), (QUEUE_SECONDS * 1000) / perItem)) return null;
+    const at = Math.max(lane.backlogUntil, now + lane.queue.length * perItem, lane.pausedUntil);
+    lane.backlogUntil = at + perItem;
+    return Math.round(at);
+  }
+
+  /** Queues an admitted item; the lane hands it to `dispatch` in its turn. */
+  enqueue(req: PaceRequest, item: T): void {
+    const lane = this.lane(req);
+    lane.queue.push(item);
+    this.pump(req.key, lane);
+  }
+
+  /** The service asked to slow down: nothing leaves this lane for `ms`. */
+  slowDown(key: string, ms: number): void {
+    const lane = this.lanes.get(key);
+    if (!lane) return;
+    lane.pausedUntil = Math.max(lane.pausedUntil, this.clock() + ms);
+    lane.tokens = 0;
+    this.schedule(key, lane);
+  }
+
+  /** Items queued in memory per key, for metrics. */
+  queued(): Record<string, number> {
+    return Object.fromEntries([...this.lanes].map(([k, l]) => [k, l.queue.length]));
+  }
+
+  /** Drops every queued item (they are leased in the store and come back after the lease). */
+  stop(): T[] {
+    const left: T[] = [];
+    for (const lane of this.lanes.values()) {
+      if (lane.timer) clearTimeout(lane.timer);
+      left.push(...lane.queue.splice(0));
+    }
+    return left;
+  }
+
+  private lane(req: PaceRequest): Lane<T> {
+    let lane = this.lanes.get(req.key);
+    if (!lane) {
+      lane = { req, tokens: req.burst, refilledAt: this.clock(), pausedUntil: 0, queue: [], timer: null, backlogUntil: 0 };
+      this.lanes.set(req.key, lane);
+    }
+    lane.req = req; // a connection's rate may have changed
+    return lane;
+  }
+
+  private pump(key: string, lane: Lane<T>): void {
+    const now = this.clock();
+    lane.tokens = Math.min(lane.req.burst, lane.tokens + ((now - lane.refilledAt) * lane.req.perSecond) / 1000);
+    lane.refilledAt = now;
+    while (lane.queue.length && lane.tokens >= 1 && now >= lane.pausedUntil) {
+      lane.tokens -= 1;
+      this.dispatch(key, lane.queue.splice(0, lane.req.batch ?? 1));
+    }
+    if (lane.queue.length) this.schedule(key, lane);
+  }
+
+  private schedule(key: string, lane: Lane<T>): void {
+    if (lane.timer) return;
+    const now = this.clock();
+    const refill = lane.tokens >= 1 ? 0 : ((1 - lane.tokens) * 1000) / lane.req.perSecond;
+    const wait = Math.max(lane.pausedUntil - now, refill, 1);
+    lane.timer = setTimeout(() => {
+      lane.timer = null;
+      this.pump(key, lane);
+    }, wait);
+    lane.timer.unref?.();
+  }
+}
