@@ -82,6 +82,8 @@ export interface NodeType {
   check?(node: NodeDefinition): string[];
   /** Ends the task: final and error nodes. */
   terminal?: boolean;
+  /** Its `wait` is for a POST to the task's callback URL (the `wait` node, a robot call), handed to `resume`. */
+  callbacks?: boolean;
   /** Does I/O: the engine commits the task here first, then runs it outside the transaction. */
   async?: boolean;
   run(ctx: NodeContext): Outcome | Promise<Outcome>;

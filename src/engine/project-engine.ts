@@ -371,7 +371,7 @@ export class ProjectEngine {
     return this.withTask(taskId, async (task) => {
       if (!isAlive(task.status)) throw new TaskError(410, `task ${taskId} has ended (${task.status})`);
       const node = this.definition(task).nodes[task.nodeId];
-      if (task.status === 'waiting' && node?.type === 'wait') {
+      if (task.status === 'waiting' && node && this.registry.get(node.type)?.callbacks) {
         const step = this.advance(task, Date.now(), { payload });
         await this.commitOrThrow(step);
         return 'resumed';

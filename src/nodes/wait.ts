@@ -11,6 +11,7 @@ import { mergeResult } from './merge-result.ts';
  */
 export const waitNode: NodeType = {
   type: 'wait',
+  callbacks: true,
   description: 'Wait for a callback to the task\'s callback URL, with a timeout.',
   paramsSchema: {
     required: ['next', 'timeout'],
