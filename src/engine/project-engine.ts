@@ -7,7 +7,7 @@ import { render as renderTemplate } from '../util/template.ts';
 import type { NodeRegistry } from './node-registry.ts';
 import type { NodeContext, NodeServices, Outcome, Spawn } from './node-type.ts';
 import { Step } from './step.ts';
-import type { CreateResult, NewTask, TaskData, TaskRecord } from './task.ts';
+import type { CreateResult, HistoryEntry, NewTask, TaskData, TaskRecord } from './task.ts';
 import { isAlive } from './task.ts';
 import { TaskError, type EngineOptions } from './engine-options.ts';
 import { Pacer } from './pacer.ts';
@@ -114,9 +114,20 @@ export class ProjectEngine {
     const tasks: NewTask[] = items.map((i) => ({
       process, version: v.version, ref: i.ref ?? null, data: i.data ?? {}, nodeId: start,
     }));
-    const res = await this.store.createTasks(tasks, Date.now());
+    // A few new tasks (a lead from a form) take their first sync steps inside the create transaction:
+    // no claim and no second commit before the first call. Big batches are left to the loop, which
+    // moves them 512 at a time for less work per task. So are steps that start or answer other tasks.
+    const startAsync = new Set<number>();
+    const now = Date.now();
+    const res = await this.store.createTasks(tasks, now, items.length > ADVANCE_AT_CREATE ? undefined : (task) => {
+      const step = this.advance(task, now);
+      if ((!step.changed && !step.startAsync) || step.reply || step.parent || step.spawn.length) return undefined;
+      if (step.startAsync) startAsync.add(task.id);
+      return step.toTransition();
+    });
+    for (const r of res) if (r.advanced && startAsync.has(r.id)) this.launch(r.advanced);
     this.signal();
-    return res;
+    return res.map(({ advanced: _, ...r }) => r);
   }
 
   // ---- the loop ----
@@ -453,6 +464,15 @@ export class ProjectEngine {
     }
   }
 
+  /** A task's history, oldest first; when it reaches back to the start, it begins with `created`. */
+  async history(task: TaskRecord, limit: number): Promise<HistoryEntry[]> {
+    const rows = await this.store.getHistory(task.id, limit);
+    if (rows.length >= limit) return rows;
+    await this.ensureVersions([task]);
+    const start = startNode(this.definition(task));
+    return [{ at: task.createdAt, nodeId: start, event: 'created', ...(task.ref !== null && { detail: { ref: task.ref } }) }, ...rows];
+  }
+
   // ---- stats ----
 
   async stats(process: string): Promise<Record<string, number>> {
@@ -473,6 +493,9 @@ export class ProjectEngine {
     }
   }
 }
+
+/** Largest create request whose tasks take their first steps in the create transaction. */
+const ADVANCE_AT_CREATE = 16;
 
 export function startNode(def: ProcessDefinition): string {
   return def.start ?? Object.keys(def.nodes)[0];

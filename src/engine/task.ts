@@ -51,6 +51,8 @@ export interface CreateResult {
   id: number;
   ref: string | null;
   created: boolean;
+  /** The new task as it stands after the steps taken in its create transaction, if any were. */
+  advanced?: TaskRecord;
 }
 
 export type HistoryEvent =

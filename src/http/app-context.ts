@@ -1,5 +1,6 @@
 import type { ProcessValidator } from '../model/validate-process.ts';
 import type { ProjectRegistry } from '../projects/project-registry.ts';
+import type { ConnectorCatalog } from '../connectors/connector-catalog.ts';
 
 /** What the HTTP routes work with. */
 export interface AppContext {
@@ -7,4 +8,5 @@ export interface AppContext {
   validator: ProcessValidator;
   processSchema: Record<string, unknown>;
   apiKey: string;
+  connectors: ConnectorCatalog;
 }

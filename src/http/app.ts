@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
 import type { AppContext } from './app-context.ts';
 import { installErrorHandler } from './errors.ts';
+import { connectionRoutes } from './routes/connections.ts';
 import { processRoutes } from './routes/processes.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { publicRoutes } from './routes/public.ts';
@@ -61,5 +62,6 @@ export async function buildApp(ctx: AppContext, logger: Logger): Promise<Fastify
   processRoutes(app, ctx);
   taskRoutes(app, ctx);
   publicRoutes(app, ctx);
+  connectionRoutes(app, ctx);
   return app;
 }

@@ -77,7 +77,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   try {
     await projects.open();
     if (opts.examples ?? true) await deployExamples(projects, validator, log);
-    app = await buildApp({ projects, validator, processSchema: processJsonSchema(registry), apiKey: key }, log);
+    app = await buildApp({ projects, validator, processSchema: processJsonSchema(registry), apiKey: key, connectors }, log);
     await app.listen({ port, host });
   } catch (err) {
     await projects.close();

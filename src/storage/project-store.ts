@@ -33,8 +33,15 @@ export interface ProjectStore {
   getConfig(): Promise<Record<string, unknown>>;
   setConfig(values: Record<string, unknown>): Promise<void>;
 
-  createTasks(tasks: NewTask[], historyAt: number): Promise<CreateResult[]>;
+  /**
+   * Inserts tasks (a live duplicate ref inserts nothing). With `advance`, each new task is handed over
+   * inside the same transaction, and the transition it returns (its first sync steps) is applied there
+   * too (only transitions without spawned or resumed tasks; others are ignored and the task waits at
+   * its start node for the engine). `CreateResult.advanced` says it was applied.
+   */
+  createTasks(tasks: NewTask[], historyAt: number, advance?: AdvanceNew): Promise<CreateResult[]>;
   getTask(id: number): Promise<TaskRecord | undefined>;
+  /** The latest `limit` entries, oldest first. Creation is not an entry: the task row says when. */
   getHistory(id: number, limit: number): Promise<HistoryEntry[]>;
   listTasks(filter: TaskFilter): Promise<TaskRecord[]>;
   /** Tasks whose runAt has come, leased to the caller until now + leaseMs. */
@@ -101,6 +108,9 @@ export interface Transition {
   /** Another task changed in the same transaction (a parent resumed by its child's reply). */
   also?: Transition[];
 }
+
+/** Decides a new task's first steps while its insert is still open; undefined leaves it at its start. */
+export type AdvanceNew = (task: TaskRecord) => Transition | undefined;
 
 export class StaleTaskError extends Error {
   constructor(readonly taskId: number) {

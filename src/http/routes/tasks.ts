@@ -83,7 +83,7 @@ export function taskRoutes(app: FastifyInstance, ctx: AppContext): void {
       const engine = ctx.projects.get(req.params.project);
       const task = await engine.store.getTask(req.params.id);
       if (!task) return notFound(req.params.id, req.params.project);
-      const history = await engine.store.getHistory(task.id, req.query.history ?? 200);
+      const history = await engine.history(task, req.query.history ?? 200);
       return { task: taskJson(task), history: history.map(historyJson) };
     },
   );

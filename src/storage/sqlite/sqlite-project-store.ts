@@ -7,7 +7,7 @@ import {
   StaleTaskError,
   type ProcessSummary,
   type ProjectStore,
-  type PublicAccess, type StoredConnection,
+  type AdvanceNew, type PublicAccess, type StoredConnection,
   type TaskFilter,
   type Transition,
 } from '../project-store.ts';
@@ -51,6 +51,9 @@ export class SqliteProjectStore implements ProjectStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('busy_timeout = 5000');
+    // Group commit gives every write its own savepoint; their rollback copies of pages stay in memory
+    // instead of a temporary file (a 3× difference for batched creates).
+    this.db.pragma('temp_store = MEMORY');
     migrate(this.db);
     this.st = this.prepare();
     // Leases of a process that died are void: its tasks are due again now (at-least-once for I/O).
@@ -194,25 +197,37 @@ export class SqliteProjectStore implements ProjectStore {
 
   // ---- tasks ----
 
-  private insertTasks(tasks: NewTask[], at: number): CreateResult[] {
+  private insertTasks(tasks: NewTask[], at: number, advance?: AdvanceNew): CreateResult[] {
     const out: CreateResult[] = [];
     for (const t of tasks) {
+      const runAt = t.runAt ?? at;
       const row = this.st.insertTask.get(
-        t.process, t.version, t.ref, JSON.stringify(t.data), t.nodeId, t.runAt ?? at, t.parentId ?? null, at, at,
+        t.process, t.version, t.ref, JSON.stringify(t.data), t.nodeId, runAt, t.parentId ?? null, at, at,
       ) as { id: number } | undefined;
-      if (row) {
-        this.st.insertHistory.run(row.id, at, t.nodeId, 'created', t.ref === null ? null : JSON.stringify({ ref: t.ref }));
-        out.push({ id: row.id, ref: t.ref, created: true });
-      } else {
+      if (!row) {
         const live = this.st.liveByRef.get(t.process, t.ref) as { id: number };
         out.push({ id: live.id, ref: t.ref, created: false });
+        continue;
       }
+      const result: CreateResult = { id: row.id, ref: t.ref, created: true };
+      const tr = advance?.({
+        id: row.id, process: t.process, version: t.version, ref: t.ref, data: t.data, nodeId: t.nodeId, status: 'active',
+        runAt, attempt: 0, error: null, parentId: t.parentId ?? null, waitingFor: null, rev: 0, createdAt: at, updatedAt: at,
+      });
+      // Only plain steps (no spawned or resumed tasks) come here, so this update of the row just
+      // inserted cannot meet a conflict; a savepoint per task would cost more than the insert.
+      if (tr && !tr.spawn?.length && !tr.also?.length) {
+        this.apply(tr, at);
+        SqliteProjectStore.advanceRev(tr);
+        result.advanced = tr.task;
+      }
+      out.push(result);
     }
     return out;
   }
 
-  createTasks(tasks: NewTask[], at: number): Promise<CreateResult[]> {
-    return this.writes.run(() => this.insertTasks(tasks, at));
+  createTasks(tasks: NewTask[], at: number, advance?: AdvanceNew): Promise<CreateResult[]> {
+    return this.writes.run(() => this.insertTasks(tasks, at, advance));
   }
 
   async getTask(id: number): Promise<TaskRecord | undefined> {

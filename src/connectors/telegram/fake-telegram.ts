@@ -1,0 +1,189 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** How the fake is down: a 502 page from Telegram's front, a 401 with no Bot API body, no answer, a cut connection. */
+export type TelegramDownMode = 'outage' | 'unauthorized' | 'hang' | 'reset';
+
+export interface SentTelegramMessage {
+  message_id: number;
+  chat_id: string;
+  text: string;
+  parse_mode?: string;
+  reply_markup?: { inline_keyboard: Array<Array<Record<string, unknown>>> };
+  protect_content?: boolean;
+  disable_notification?: boolean;
+  date: number;
+}
+
+const MAX_TEXT = 4096;
+
+/**
+ * A Bot API server on 127.0.0.1 for tests and the demo: `POST /bot{token}/{method}` with JSON, form
+ * or query parameters, answering in Telegram's shapes and failing the way Telegram fails.
+ */
+export class FakeTelegram {
+  readonly messages: SentTelegramMessage[] = [];
+  /** Every call that reached the fake, token masked. */
+  readonly calls: Array<{ method: string; params: Record<string, unknown>; at: number }> = [];
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private readonly blocked = new Set<string>();
+  private readonly deactivated = new Set<string>();
+  private readonly unknownChats = new Set<string>();
+  private limited: { retryAfter: number; left: number } | null = null;
+  private mode: TelegramDownMode | null = null;
+  private nextId = 1;
+
+  constructor(readonly token = '123456789:AAFakeTokenForTests_abcdefghijklmno') {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+    this.server = null;
+  }
+
+  /** The next `count` calls get 429 "Too Many Requests: retry after N". */
+  rateLimit(retryAfterSeconds: number, count = 1): void {
+    this.limited = { retryAfter: retryAfterSeconds, left: count };
+  }
+
+  /** The person blocked the bot: 403 "Forbidden: bot was blocked by the user". */
+  block(chatId: string | number): void {
+    this.blocked.add(String(chatId));
+  }
+
+  /** The person deleted their account: 403 "Forbidden: user is deactivated". */
+  deactivate(chatId: string | number): void {
+    this.deactivated.add(String(chatId));
+  }
+
+  /** The bot never saw this chat: 400 "Bad Request: chat not found". */
+  forget(chatId: string | number): void {
+    this.unknownChats.add(String(chatId));
+  }
+
+  down(mode: TelegramDownMode = 'outage'): void {
+    this.mode = mode;
+  }
+
+  up(): void {
+    this.mode = null;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let raw = '';
+    try {
+      for await (const c of req) raw += c;
+    } catch {
+      return;
+    }
+    if (this.mode === 'hang') return;
+    if (this.mode === 'reset') return void req.socket.destroy();
+    if (this.mode === 'outage') return send(res, 502, '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>', 'text/html');
+    if (this.mode === 'unauthorized') return send(res, 401, '', 'text/html');
+
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
+    if (!m) return json(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+    const [, token, method] = m;
+    const params = { ...Object.fromEntries(url.searchParams), ...parseBody(raw, req.headers['content-type']) };
+    this.calls.push({ method, params, at: Date.now() });
+    if (token !== this.token) return json(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
+    if (this.limited && this.limited.left > 0) {
+      this.limited.left -= 1;
+      const s = this.limited.retryAfter;
+      return json(res, 429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${s}`, parameters: { retry_after: s } });
+    }
+    if (method === 'getMe') return json(res, 200, { ok: true, result: this.bot() });
+    if (method === 'sendMessage') return this.sendMessage(res, params);
+    return json(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+  }
+
+  private sendMessage(res: ServerResponse, p: Record<string, unknown>): void {
+    const bad = (description: string) => json(res, 400, { ok: false, error_code: 400, description: `Bad Request: ${description}` });
+    const chat = p.chat_id === undefined || p.chat_id === null ? '' : String(p.chat_id);
+    if (!chat) return bad('chat_id is empty');
+    const text = typeof p.text === 'string' ? p.text : p.text === undefined ? '' : String(p.text);
+    if (!text.trim()) return bad('message text is empty');
+    if ([...text].length > MAX_TEXT) return bad('message is too long');
+    if (p.parse_mode !== undefined && !['HTML', 'MarkdownV2', 'Markdown'].includes(String(p.parse_mode))) return bad('unsupported parse_mode');
+    const markup = typeof p.reply_markup === 'string' ? safeJson(p.reply_markup) : p.reply_markup;
+    const keyboardProblem = checkKeyboard(markup);
+    if (keyboardProblem) return bad(keyboardProblem);
+    if (this.unknownChats.has(chat)) return bad('chat not found');
+    if (this.blocked.has(chat)) return json(res, 403, { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+    if (this.deactivated.has(chat)) return json(res, 403, { ok: false, error_code: 403, description: 'Forbidden: user is deactivated' });
+    const msg: SentTelegramMessage = {
+      message_id: this.nextId++, chat_id: chat, text, date: Math.floor(Date.now() / 1000),
+      ...(p.parse_mode !== undefined && { parse_mode: String(p.parse_mode) }),
+      ...(markup !== undefined && { reply_markup: markup as SentTelegramMessage['reply_markup'] }),
+      ...(truthy(p.protect_content) && { protect_content: true }),
+      ...(truthy(p.disable_notification) && { disable_notification: true }),
+    };
+    this.messages.push(msg);
+    const isChannel = chat.startsWith('@') || chat.startsWith('-100');
+    json(res, 200, {
+      ok: true,
+      result: {
+        message_id: msg.message_id, from: this.bot(),
+        chat: isChannel ? { id: chat, title: 'Test channel', type: 'channel' } : { id: Number(chat) || chat, first_name: 'Test', type: 'private' },
+        date: msg.date, text, ...(msg.reply_markup && { reply_markup: msg.reply_markup }),
+      },
+    });
+  }
+
+  private bot() {
+    return { id: Number(this.token.split(':')[0]), is_bot: true, first_name: 'Conveyor Test Bot', username: 'conveyor_test_bot' };
+  }
+}
+
+function checkKeyboard(markup: unknown): string | null {
+  if (markup === undefined) return null;
+  const rows = (markup as { inline_keyboard?: unknown })?.inline_keyboard;
+  if (!Array.isArray(rows) || rows.some((r) => !Array.isArray(r))) return 'field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays';
+  for (const row of rows as Array<Array<Record<string, unknown>>>) {
+    for (const b of row) {
+      if (typeof b?.text !== 'string' || !b.text) return 'can\'t parse inline keyboard button: Field "text" must be of type String';
+      if (b.callback_data === undefined && b.url === undefined) return 'can\'t parse inline keyboard button: Text buttons are unallowed in the inline keyboard';
+      if (typeof b.callback_data === 'string' && Buffer.byteLength(b.callback_data) > 64) return 'BUTTON_DATA_INVALID';
+    }
+  }
+  return null;
+}
+
+function parseBody(raw: string, type: string | undefined): Record<string, unknown> {
+  if (!raw) return {};
+  if (/json/i.test(type ?? '')) return (safeJson(raw) as Record<string, unknown>) ?? {};
+  return Object.fromEntries(new URLSearchParams(raw));
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function truthy(v: unknown): boolean {
+  return v === true || v === 'true';
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, JSON.stringify(body), 'application/json');
+}
+
+function send(res: ServerResponse, status: number, body: string, type: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}

@@ -1,0 +1,20 @@
+import type { Connector } from '../connector.ts';
+import { sendMessageNode } from './send-message.ts';
+import { TELEGRAM_API_URL, TELEGRAM_PACE } from './telegram-client.ts';
+
+/** Telegram bots through the Bot API; sending only (updates come in through a webhook elsewhere). */
+export const telegramConnector: Connector = {
+  name: 'telegram',
+  description: 'Telegram bot: send messages (with inline buttons) through the Bot API.',
+  settingsSchema: {
+    type: 'object',
+    required: ['bot_token'],
+    properties: {
+      bot_token: { type: 'string', pattern: '^[0-9]+:[A-Za-z0-9_-]+$', description: 'The bot\'s token from @BotFather, e.g. 123456:ABC-DEF….' },
+      api_url: { type: 'string', pattern: '^https?://', default: TELEGRAM_API_URL, description: 'Bot API server; a local Bot API server or a test fake.' },
+    },
+  },
+  secretFields: ['bot_token'],
+  pace: TELEGRAM_PACE,
+  nodeTypes: [sendMessageNode],
+};
