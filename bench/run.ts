@@ -97,24 +97,25 @@ try {
     return { status: 200, body: { result: 1 } };
   });
   await deploy({ name: 'first-call', nodes: { push: { type: 'api', url: `${crm.url}/lead`, body: { i: '{{i}}' }, next: 'end' }, end: { type: 'final' } } } as any);
-  const RATE = 1000, SECONDS = 5;
+  const RATE = 1000, SECONDS = 5, WARM = 1000;
   const sent = new Map<number, number>();
   const pending: Promise<unknown>[] = [];
   const start = performance.now();
-  for (let i = 0; i < RATE * SECONDS; i++) {
-    const due = start + (i * 1000) / RATE;
+  // The first second warms the path (JIT, keep-alive connections to the CRM) and is not measured.
+  for (let i = -WARM; i < RATE * SECONDS; i++) {
+    const due = start + ((i + WARM) * 1000) / RATE;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     sent.set(i, performance.timeOrigin + performance.now());
     pending.push(call('POST', tasksPath('first-call'), { data: { i } }));
   }
   await Promise.all(pending);
-  await waitFor('first-call', 'end', RATE * SECONDS);
-  const lat = [...sent].map(([i, at]) => (arrived.get(i) ?? Infinity) - at).sort((a, b) => a - b);
+  await waitFor('first-call', 'end', RATE * SECONDS + WARM);
+  const lat = [...sent].filter(([i]) => i >= 0).map(([i, at]) => (arrived.get(i) ?? Infinity) - at).sort((a, b) => a - b);
   results.p50_first_call_ms = Math.round(lat[Math.floor(lat.length * 0.5)] * 10) / 10;
   results.p99_first_call_ms = Math.round(lat[Math.floor(lat.length * 0.99)] * 10) / 10;
   await crm.close();
-  say(`accept → first call: p50 ${results.p50_first_call_ms} ms, p99 ${results.p99_first_call_ms} ms (at ${RATE} tasks/s for ${SECONDS} s)`);
+  say(`accept → first call: p50 ${results.p50_first_call_ms} ms, p99 ${results.p99_first_call_ms} ms (at ${RATE} tasks/s for ${SECONDS} s, after 1 s of warm-up)`);
 
   // 6. Memory with 1,000,000 tasks asleep in delay nodes (timers are rows, not JS timers).
   const SLEEPERS = 1_000_000;
