@@ -22,7 +22,8 @@ function ctx(node: Record<string, unknown>, data: Record<string, unknown> = {}, 
     nodeId: 'n', node: node as never, task, now,
     render: (v) => render(v, { data, roots: { task: { id: 7, ref: 'r' }, config: { base: 'http://x' } } }),
     services: { runCode: (src, input, limits) => sandbox.run(src, input, limits), http: createHttpClient() },
-    connections: new MemoryConnections(), slowDown: () => {},
+    connections: new MemoryConnections(), slowDown: () => {}, dedupe: { claim: async () => null, merged: async () => {} },
+    deadLetters: { append: async () => {} },
   };
 }
 const run = (node: Record<string, unknown>, data?: Record<string, unknown>, now?: number) => types[node.type as string].run(ctx(node, data, now)) as Outcome;

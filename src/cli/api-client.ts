@@ -65,6 +65,10 @@ export class ApiClient {
     this.base = opts.url.replace(/\/+$/, '');
   }
 
+  get project(): string {
+    return this.opts.project;
+  }
+
   health = () => this.request<{ status: string }>('GET', '/health');
   listProjects = () => this.request<{ projects: Array<{ name: string; createdAt?: string }> }>('GET', '/api/v1/projects');
   createProject = (name: string) => this.request<{ name: string }>('POST', '/api/v1/projects', { name });

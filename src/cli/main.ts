@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ApiClient, type Ctx } from './api-client.ts';
+import { importCommand } from './commands/import.ts';
 import { processCommands } from './commands/process.ts';
 import { projectCommands } from './commands/project.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -47,6 +48,7 @@ function buildProgram(): Command {
   taskCommands(program, ctx);
   statsCommand(program, ctx);
   projectCommands(program, ctx);
+  importCommand(program, ctx);
   return program;
 }
 

@@ -27,3 +27,6 @@ export class TaskError extends Error {
     super(message);
   }
 }
+
+/** Dedupe keys older than this are forgotten: the longest window a dedupe node may use. */
+export const DEDUPE_KEEP = 7 * 24 * 3600_000;

@@ -14,8 +14,8 @@ export type Outcome =
   | { kind: 'wait'; timeoutAt: number; patch?: TaskData; detail?: Record<string, unknown>; spawn?: Spawn[] }
   /** A failure that may pass: run this node again at `at`. */
   | { kind: 'retry'; at: number; error: string; detail?: Record<string, unknown> }
-  /** A failure that does not pass: the node's `on_error` edge, or the parked `failed` state. */
-  | { kind: 'fail'; error: string; patch?: TaskData; detail?: Record<string, unknown> }
+  /** A failure that does not pass: the node's `on_error` edge, or the parked `failed` state (at `parkAt` if given). */
+  | { kind: 'fail'; error: string; patch?: TaskData; detail?: Record<string, unknown>; parkAt?: string }
   /** The task ends here: `done` (final node) or `error` (error node, with a reason). */
   | { kind: 'end'; status: 'done' | 'error'; reason?: string; patch?: TaskData; reply?: TaskData };
 
@@ -38,8 +38,19 @@ export interface NodeContext {
   services: NodeServices;
   /** The project's connections to services (credentials decrypted), for connector nodes. */
   connections: import('../connectors/connector.ts').ConnectionAccess;
+  /** The project's dead-letter CSV (the dead_letter node). */
+  deadLetters: { append(row: import('../projects/dead-letters.ts').DeadLetter): Promise<void> };
+  /** The project's deduplication keys (the dedupe node). */
+  dedupe: Dedupe;
   /** The service said "too fast": nothing more goes out on this pace key for `ms`. */
   slowDown(paceKey: string, ms: number): void;
+}
+
+export interface Dedupe {
+  /** The earlier task that claimed any of `keys` within `windowMs`, or null (then this task claims them). */
+  claim(keys: string[], windowMs: number): Promise<number | null>;
+  /** Notes in the earlier task's history that this task's lead was merged into it. */
+  merged(intoTaskId: number, detail: Record<string, unknown>): Promise<void>;
 }
 
 /** A node that calls a rate-limited service asks the engine to queue its runs on a shared key. */

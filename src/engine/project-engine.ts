@@ -9,9 +9,11 @@ import type { NodeContext, NodeServices, Outcome, Spawn } from './node-type.ts';
 import { Step } from './step.ts';
 import type { CreateResult, HistoryEntry, NewTask, TaskData, TaskRecord } from './task.ts';
 import { isAlive } from './task.ts';
-import { TaskError, type EngineOptions } from './engine-options.ts';
+import { DEDUPE_KEEP, TaskError, type EngineOptions } from './engine-options.ts';
 import { Pacer } from './pacer.ts';
 import type { ProjectConnections } from '../connectors/project-connections.ts';
+import type { DeadLetters } from '../projects/dead-letters.ts';
+import { NO_OBSERVER, type EngineObserver } from './engine-observer.ts';
 
 export { DEFAULT_ENGINE_OPTIONS, TaskError, type EngineOptions } from './engine-options.ts';
 
@@ -37,6 +39,9 @@ export class ProjectEngine {
     private readonly log: Logger,
     /** The project's connections to services (the API manages them through here). */
     readonly connections: ProjectConnections,
+    /** Leads that finally failed, as CSV (the dead_letter node appends; the API serves it). */
+    readonly deadLetters: DeadLetters,
+    private readonly observer: EngineObserver = NO_OBSERVER,
   ) {}
 
   get project(): string {
@@ -125,6 +130,9 @@ export class ProjectEngine {
       if (step.startAsync) startAsync.add(task.id);
       return step.toTransition();
     });
+    const fresh = res.filter((r) => r.created);
+    if (fresh.length) this.observer.created(this.project, process, fresh.length);
+    for (const r of fresh) if (r.advanced) this.observeEnd(r.advanced);
     for (const r of res) if (r.advanced && startAsync.has(r.id)) this.launch(r.advanced);
     this.signal();
     return res.map(({ advanced: _, ...r }) => r);
@@ -195,6 +203,11 @@ export class ProjectEngine {
     return {
       nodeId, node, task, now, services: this.services, connections: this.connections,
       slowDown: (key, ms) => this.pacer.slowDown(key, ms),
+      deadLetters: this.deadLetters,
+      dedupe: {
+        claim: (keys, windowMs) => this.store.claimDedupeKeys(keys, task.id, Date.now() - windowMs, Date.now()),
+        merged: (into, detail) => this.store.addHistory(into, { at: Date.now(), nodeId: nodeId, event: 'merged', detail: { task: task.id, ...detail } }),
+      },
       render: (value) => renderTemplate(value, { data: task.data, roots }),
     };
   }
@@ -277,7 +290,7 @@ export class ProjectEngine {
           if (retryAt !== null) return step.defer(retryAt); // its turn at the service comes later
         }
         step.startAsync = true;
-        t.runAt = step.now + this.leaseFor(ctx.node.timeout);
+        t.runAt = step.now + this.leaseFor(ctx.node.request_timeout ?? ctx.node.timeout);
         return;
       }
       this.runOutcome(step, ctx, () => type.run(ctx) as Outcome);
@@ -302,11 +315,18 @@ export class ProjectEngine {
         return;
       }
       if (s.spawn.length || s.parent) wake = true;
+      this.observeEnd(s.task);
       if (s.checkInbox) void this.deliverInbox(s.task.id);
       if (s.parent?.startAsync) this.launch(s.parent.task);
     });
     for (const s of steps) if (s.startAsync && (!s.changed || !errors[changed.indexOf(s)])) this.launch(s.task);
     if (wake) this.signal();
+  }
+
+  private observeEnd(t: TaskRecord): void {
+    if (t.status === 'done' || t.status === 'error' || t.status === 'failed' || t.status === 'cancelled') {
+      this.observer.finished(this.project, t.process, t.nodeId, t.status);
+    }
   }
 
   /** Puts the parent's resume into the child's transaction, if the parent still waits for it. */
@@ -338,11 +358,18 @@ export class ProjectEngine {
         const ctxs = tasks.map((t) => this.context(t, t.nodeId, Date.now()));
         const type = this.registry.get(ctxs[0].node.type)!;
         let outcomes: Outcome[];
+        const started = performance.now();
+        const attempts = tasks.map((t) => t.attempt);
         try {
           outcomes = tasks.length > 1 && type.runBatch ? await type.runBatch(ctxs) : [await type.run(ctxs[0])];
         } catch (err) {
           outcomes = tasks.map(() => ({ kind: 'fail', error: errorMessage(err) }));
         }
+        const durationMs = performance.now() - started;
+        tasks.forEach((t, i) => this.observer.called(this.project, {
+          process: t.process, nodeId: t.nodeId, nodeType: ctxs[i].node.type, taskId: t.id, outcome: outcomes[i]?.kind ?? 'fail',
+          attemptsBefore: attempts[i], durationMs, taskCreatedAt: t.createdAt,
+        }));
         const steps = ctxs.map((ctx, i) => {
           const done = new Step(ctx.task, Date.now());
           this.runOutcome(done, ctx, outcomes[i] ?? { kind: 'fail', error: 'the node gave no outcome for this task' });
@@ -427,6 +454,22 @@ export class ProjectEngine {
     });
   }
 
+  /** Requeues every failed task of a process (at one node, if given): the dead-letter list's "retry all". */
+  async requeueFailed(process: string, node?: string): Promise<number> {
+    // One list up front: a task that fails again during the run is not picked up twice.
+    const failed = await this.store.listTasks({ process, node, status: 'failed', limit: 100_000 });
+    let n = 0;
+    for (const t of failed) {
+      try {
+        await this.requeue(t.id);
+        n++;
+      } catch (err) {
+        if (!(err instanceof TaskError && err.statusCode === 409)) throw err; // moved on meanwhile: fine
+      }
+    }
+    return n;
+  }
+
   async cancel(taskId: number): Promise<TaskRecord> {
     return this.withTask(taskId, async (task) => {
       if (!isAlive(task.status)) throw new TaskError(409, `task ${taskId} has already ended (${task.status})`);
@@ -444,6 +487,7 @@ export class ProjectEngine {
     const [err] = await this.store.commit([step.toTransition()]);
     if (err instanceof StaleTaskError) throw err;
     if (err) throw new TaskError(409, errorMessage(err));
+    this.observeEnd(step.task);
     if (step.checkInbox) void this.deliverInbox(step.task.id);
     if (step.startAsync) this.launch(step.task);
     if (step.parent?.startAsync) this.launch(step.parent.task);
@@ -473,6 +517,11 @@ export class ProjectEngine {
     return [{ at: task.createdAt, nodeId: start, event: 'created', ...(task.ref !== null && { detail: { ref: task.ref } }) }, ...rows];
   }
 
+  /** Tasks queued in memory per pace key (a connection), waiting for their turn. */
+  pacedWaiting(): Record<string, number> {
+    return this.pacer.queued();
+  }
+
   // ---- stats ----
 
   async stats(process: string): Promise<Record<string, number>> {
@@ -491,6 +540,7 @@ export class ProjectEngine {
       const keep = parseDuration(v.definition.settings?.retention ?? this.opts.defaultRetention);
       await this.store.purgeEnded(v.name, now - keep);
     }
+    await this.store.purgeDedupeKeys(now - DEDUPE_KEEP);
   }
 }
 

@@ -82,6 +82,7 @@ export class Step {
           t.error = outcome.error; // kept for `{{$task.error}}` in the error branch
         } else {
           t.attempt += 1;
+          if (outcome.parkAt) t.nodeId = outcome.parkAt;
           t.status = 'failed';
           t.runAt = null;
           t.error = outcome.error;

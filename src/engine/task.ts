@@ -58,7 +58,7 @@ export interface CreateResult {
 export type HistoryEvent =
   | 'created' | 'entered' | 'changed' | 'request' | 'retry' | 'failed' | 'ended' | 'slept'
   | 'woke' | 'waiting' | 'resumed' | 'timeout' | 'moved' | 'requeued' | 'cancelled' | 'spawned' | 'replied'
-  | 'callback';
+  | 'callback' | 'merged';
 
 export interface HistoryEntry {
   at: number;

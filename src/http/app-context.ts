@@ -9,4 +9,6 @@ export interface AppContext {
   processSchema: Record<string, unknown>;
   apiKey: string;
   connectors: ConnectorCatalog;
+  metrics: import('../metrics/metrics.ts').Metrics;
+  alerter: import('../alerts/alerter.ts').Alerter;
 }

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { AppContext } from './app-context.ts';
 import { installErrorHandler } from './errors.ts';
 import { connectionRoutes } from './routes/connections.ts';
+import { deadLetterRoutes } from './routes/dead-letters.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { processRoutes } from './routes/processes.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { publicRoutes } from './routes/public.ts';
@@ -50,7 +52,7 @@ export async function buildApp(ctx: AppContext, logger: Logger): Promise<Fastify
 
   const key = Buffer.from(`Bearer ${ctx.apiKey}`);
   app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/api/v1/')) return;
+    if (!req.url.startsWith('/api/v1/') && req.url.split('?')[0] !== '/metrics') return;
     const got = Buffer.from(req.headers.authorization ?? '');
     if (got.length !== key.length || !timingSafeEqual(got, key)) {
       return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'authorization: send "Authorization: Bearer <API key>"' });
@@ -58,10 +60,14 @@ export async function buildApp(ctx: AppContext, logger: Logger): Promise<Fastify
   });
 
   app.get('/health', { schema: { tags: ['health'], summary: '200 once the server accepts tasks', security: [] } }, async () => ({ status: 'ok' }));
+  app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics (prefix conveyor_), same bearer key as the API' } }, async (_req, reply) =>
+    reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
   projectRoutes(app, ctx);
   processRoutes(app, ctx);
   taskRoutes(app, ctx);
   publicRoutes(app, ctx);
   connectionRoutes(app, ctx);
+  deadLetterRoutes(app, ctx);
+  alertRoutes(app, ctx);
   return app;
 }

@@ -14,6 +14,9 @@ import { buildApp } from './app.ts';
 import { ConnectorCatalog } from '../connectors/connector-catalog.ts';
 import { allConnectors } from '../connectors/index.ts';
 import { SecretBox } from '../connectors/secret-box.ts';
+import { Metrics } from '../metrics/metrics.ts';
+import { Alerter } from '../alerts/alerter.ts';
+import { telegramAlertSink } from '../alerts/telegram-sink.ts';
 
 export interface ServerOptions {
   port?: number;
@@ -30,6 +33,8 @@ export interface ServerOptions {
   /** Deploy the bundled examples into `default` on first start (default true). */
   examples?: boolean;
   engine?: Partial<EngineOptions>;
+  /** How often alert rules are checked (default 30 s). */
+  alertCheckMs?: number;
   logger?: Logger;
 }
 
@@ -51,6 +56,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const sandbox = await CodeSandbox.create();
   const http = createHttpClient();
   const registry = new NodeRegistry().register(...builtinNodeTypes);
+  const metrics = new Metrics();
   const connectors = new ConnectorCatalog(registry).add(...allConnectors);
   const master = data.masterKey(opts.masterKey ?? process.env.CONVEYOR_MASTER_KEY);
   if (master.generated) log.warn('CONVEYOR_MASTER_KEY is not set: connection credentials are encrypted with a key generated into the data directory');
@@ -69,16 +75,20 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     sqlite: { synchronous: opts.synchronous ?? (process.env.CONVEYOR_SYNC as 'full' | 'normal' | undefined) },
     connectors,
     secretBox: new SecretBox(master.key),
+    observer: metrics,
   });
+  metrics.attach(projects);
   const validator = new ProcessValidator(registry);
   const port = opts.port ?? Number(process.env.PORT ?? 8080);
   const host = opts.host ?? process.env.HOST ?? '0.0.0.0';
+  const alerter = new Alerter(projects, metrics, telegramAlertSink(projects, http), log);
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
     await projects.open();
     if (opts.examples ?? true) await deployExamples(projects, validator, log);
-    app = await buildApp({ projects, validator, processSchema: processJsonSchema(registry), apiKey: key, connectors }, log);
+    app = await buildApp({ projects, validator, processSchema: processJsonSchema(registry), apiKey: key, connectors, metrics, alerter }, log);
     await app.listen({ port, host });
+    alerter.start(opts.alertCheckMs);
   } catch (err) {
     await projects.close();
     await http.close();
@@ -96,6 +106,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     async close() {
       if (closed) return;
       closed = true;
+      alerter.stop();
       await app.close();
       await projects.close();
       await http.close();

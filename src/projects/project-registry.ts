@@ -9,6 +9,8 @@ import { ProjectEngine, TaskError, type EngineOptions } from '../engine/project-
 import type { ConnectorCatalog } from '../connectors/connector-catalog.ts';
 import { ProjectConnections } from '../connectors/project-connections.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
+import { DeadLetters } from './dead-letters.ts';
+import type { EngineObserver } from '../engine/engine-observer.ts';
 import { SqliteProjectStore, type SqliteOptions } from '../storage/sqlite/sqlite-project-store.ts';
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -30,11 +32,13 @@ export class ProjectRegistry {
   private readonly sqlite: SqliteOptions;
   private readonly connectors: ConnectorCatalog;
   private readonly secretBox: SecretBox;
+  private readonly observer?: EngineObserver;
 
   constructor(deps: {
     dataDir: string; registry: NodeRegistry; services: NodeServices; engineOptions: EngineOptions; log: Logger;
-    sqlite?: SqliteOptions; connectors: ConnectorCatalog; secretBox: SecretBox;
+    sqlite?: SqliteOptions; connectors: ConnectorCatalog; secretBox: SecretBox; observer?: EngineObserver;
   }) {
+    this.observer = deps.observer;
     ({ dataDir: this.dataDir, registry: this.registry, services: this.services, engineOptions: this.engineOptions,
       log: this.log, connectors: this.connectors, secretBox: this.secretBox } = deps);
     this.sqlite = deps.sqlite ?? {};
@@ -55,7 +59,8 @@ export class ProjectRegistry {
     const store = new SqliteProjectStore(name, join(this.dir, `${name}.db`), this.sqlite);
     const connections = new ProjectConnections(store, this.connectors, this.secretBox);
     await connections.load();
-    const engine = new ProjectEngine(store, this.registry, this.services, this.engineOptions, this.log.child({ project: name }), connections);
+    const deadLetters = new DeadLetters(join(this.dir, `${name}-dead-letters.csv`));
+    const engine = new ProjectEngine(store, this.registry, this.services, this.engineOptions, this.log.child({ project: name }), connections, deadLetters, this.observer);
     await engine.start();
     this.engines.set(name, engine);
     for (const p of await store.listProcesses()) this.publicIds.set(p.publicId, { project: name, process: p.name });

@@ -30,6 +30,16 @@ export interface ProjectStore {
   /** false when there was none. */
   deleteConnection(connector: string, name: string): Promise<boolean>;
 
+  /**
+   * Atomically: the task that claimed any of `keys` at or after `since`, if one did (other than
+   * `taskId`); else `taskId` claims them all (at `now`) and the answer is null.
+   */
+  claimDedupeKeys(keys: string[], taskId: number, since: number, now: number): Promise<number | null>;
+  /** Adds an entry to a task's history without changing the task (a duplicate merged into it). */
+  addHistory(taskId: number, entry: HistoryEntry): Promise<void>;
+  /** Forgets dedupe keys claimed before `before`. */
+  purgeDedupeKeys(before: number): Promise<number>;
+
   getConfig(): Promise<Record<string, unknown>>;
   setConfig(values: Record<string, unknown>): Promise<void>;
 
@@ -56,6 +66,8 @@ export interface ProjectStore {
   /** Tasks per node for a process (all versions), ended ones included until purged. */
   countByNode(process: string): Promise<Record<string, number>>;
   countByStatus(process: string): Promise<Record<string, number>>;
+  /** Active tasks due before `until` (backlog, in flight, retrying soon) per process and node. */
+  countActiveByNode(until: number): Promise<Array<{ process: string; nodeId: string; count: number }>>;
   /** Earliest runAt among tasks, or null: the scheduler sleeps until then. */
   nextDueAt(): Promise<number | null>;
   /** Deletes ended tasks (and their history) that ended before `before` in `process`. */

@@ -52,5 +52,7 @@ export function nodeContext(node: Record<string, unknown>, opts: ContextOptions 
     },
     connections: opts.connections ?? new MemoryConnections(),
     slowDown: (key, ms) => opts.slowed?.push({ key, ms }),
+    dedupe: { claim: async () => null, merged: async () => {} },
+    deadLetters: { append: async () => {} },
   };
 }

@@ -23,7 +23,7 @@ const MAX_TEXT = 4096;
  */
 export class FakeTelegram {
   readonly messages: SentTelegramMessage[] = [];
-  /** Every call that reached the fake, token masked. */
+  /** Every call that reached the fake: its method and parameters (the token is only in the path). */
   readonly calls: Array<{ method: string; params: Record<string, unknown>; at: number }> = [];
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();

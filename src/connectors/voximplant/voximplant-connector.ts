@@ -1,3 +1,4 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { NodeContext, NodeType, Outcome, PaceRequest } from '../../engine/node-type.ts';
 import type { TaskData } from '../../engine/task.ts';
 import { retryPolicyFrom } from '../../engine/retry-policy.ts';
@@ -48,6 +49,12 @@ export function callOutcome(payload: TaskData): { outcome: CallOutcome | null; c
   return { outcome: null, code };
 }
 
+/** E.164 digits without "+", as callPSTN takes them; a Russian 8 916… is read as +7 916…. */
+export function callableNumber(phone: string): string {
+  const p = parsePhoneNumberFromString(phone, 'RU');
+  return p?.isPossible() ? p.number.slice(1) : phone.replace(/\D/g, '');
+}
+
 const connectionOf = (ctx: NodeContext): Connection =>
   ctx.connections.get('voximplant', (ctx.node.connection as string | undefined) ?? 'default');
 
@@ -64,7 +71,7 @@ export const voximplantCallNode: NodeType = {
     required: ['phone', 'next'],
     properties: {
       connection: { type: 'string', minLength: 1, description: 'Name of the project connection to use; default "default".' },
-      phone: { type: 'string', minLength: 1, description: 'Number to call, e.g. {{phone}} (digits are kept, E.164 without +).' },
+      phone: { type: 'string', minLength: 1, description: 'Number to call, e.g. {{phone}}; +7…, 8… and 7… are all read (sent as E.164 digits).' },
       custom: { type: 'object', description: 'More fields for the scenario\'s custom data (templates), e.g. {"name": "{{name}}"}.' },
       rule_id: { type: ['string', 'integer'], description: 'Routing rule to start, instead of the connection\'s rule_id.' },
       timeout: { ...DURATION, description: 'How long to wait for the call\'s result; default 10m.' },
@@ -126,7 +133,7 @@ async function startCall(ctx: NodeContext): Promise<Outcome> {
   let requestMs: number;
   try {
     conn = connectionOf(ctx);
-    phone = String(ctx.render(ctx.node.phone) ?? '').replace(/\D/g, '');
+    phone = callableNumber(String(ctx.render(ctx.node.phone) ?? ''));
     const c = ctx.render(ctx.node.custom ?? {});
     if (!c || typeof c !== 'object' || Array.isArray(c)) throw new Error('custom: must be an object');
     custom = c as Record<string, unknown>;

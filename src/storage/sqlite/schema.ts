@@ -44,6 +44,11 @@ const MIGRATIONS: string[] = [
     updated_at INTEGER NOT NULL, PRIMARY KEY (connector, name)
   );
   `,
+  // Deduplication: the first task that claimed a key (a normalized phone or email) and when.
+  `
+  CREATE TABLE dedupe_keys (key TEXT PRIMARY KEY, task_id INTEGER NOT NULL, at INTEGER NOT NULL);
+  CREATE INDEX dedupe_keys_at ON dedupe_keys (at);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -182,6 +182,28 @@ export class SqliteProjectStore implements ProjectStore {
     return this.writes.run(() => this.db.prepare('DELETE FROM connections WHERE connector = ? AND name = ?').run(connector, name).changes > 0);
   }
 
+  claimDedupeKeys(keys: string[], taskId: number, since: number, now: number): Promise<number | null> {
+    return this.writes.run(() => {
+      const find = this.db.prepare('SELECT task_id FROM dedupe_keys WHERE key = ? AND at >= ? AND task_id <> ?');
+      for (const k of keys) {
+        const hit = find.get(k, since, taskId) as { task_id: number } | undefined;
+        if (hit) return hit.task_id;
+      }
+      const put = this.db.prepare(`INSERT INTO dedupe_keys (key, task_id, at) VALUES (?, ?, ?)
+        ON CONFLICT (key) DO UPDATE SET task_id = excluded.task_id, at = excluded.at`);
+      for (const k of keys) put.run(k, taskId, now);
+      return null;
+    });
+  }
+
+  async addHistory(taskId: number, h: HistoryEntry): Promise<void> {
+    await this.writes.run(() => this.st.insertHistory.run(taskId, h.at, h.nodeId, h.event, h.detail === undefined ? null : JSON.stringify(h.detail)));
+  }
+
+  purgeDedupeKeys(before: number): Promise<number> {
+    return this.writes.run(() => this.db.prepare('DELETE FROM dedupe_keys WHERE at < ?').run(before).changes);
+  }
+
   async getConfig(): Promise<Record<string, unknown>> {
     const rows = this.db.prepare('SELECT key, value FROM config').all() as Array<{ key: string; value: string }>;
     return Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value)]));
@@ -307,6 +329,13 @@ export class SqliteProjectStore implements ProjectStore {
   async countByNode(process: string): Promise<Record<string, number>> {
     const rows = this.st.countByNode.all(process) as Array<{ node_id: string; n: number }>;
     return Object.fromEntries(rows.map((r) => [r.node_id, r.n]));
+  }
+
+  async countActiveByNode(until: number): Promise<Array<{ process: string; nodeId: string; count: number }>> {
+    // Walks the due index up to `until` only: a million tasks asleep for days cost nothing here.
+    const rows = this.db.prepare(`SELECT process, node_id, COUNT(*) AS n FROM tasks WHERE run_at <= ? AND status = 'active'
+      GROUP BY process, node_id`).all(until) as Array<{ process: string; node_id: string; n: number }>;
+    return rows.map((r) => ({ process: r.process, nodeId: r.node_id, count: r.n }));
   }
 
   async countByStatus(process: string): Promise<Record<string, number>> {
