@@ -79,7 +79,8 @@ export class Step {
         if (typeof node.on_error === 'string') {
           this.log(node.on_error, 'entered', { from: nodeId, via: 'on_error' });
           this.moveTo(node.on_error);
-          t.error = outcome.error; // kept for `{{$task.error}}` in the error branch
+          t.error = outcome.error; // kept for `{{$task.error}}` in the error edge's node
+          t.data.last_error = outcome.error; // and for the rest of the branch (notify, dead letter)
         } else {
           t.attempt += 1;
           if (outcome.parkAt) t.nodeId = outcome.parkAt;

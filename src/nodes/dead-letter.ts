@@ -15,7 +15,7 @@ export const deadLetterNode: NodeType = {
   edges: (n) => (typeof n.retry_from === 'string' ? [{ field: 'retry_from', to: n.retry_from }] : []),
   async run(ctx) {
     const t = ctx.task;
-    const error = t.error ?? 'undelivered';
+    const error = t.error ?? (typeof t.data.last_error === 'string' ? t.data.last_error : 'undelivered');
     await ctx.deadLetters.append({
       at: new Date().toISOString(), task_id: t.id, ref: t.ref, process: t.process, node: ctx.node.retry_from as string,
       error, data: JSON.stringify(t.data),

@@ -4,6 +4,7 @@ import { callNode } from './call.ts';
 import { codeNode } from './code.ts';
 import { conditionNode } from './condition.ts';
 import { copyNode } from './copy.ts';
+import { deadLetterNode } from './dead-letter.ts';
 import { delayNode } from './delay.ts';
 import { errorNode } from './error.ts';
 import { finalNode } from './final.ts';
@@ -13,5 +14,5 @@ import { waitNode } from './wait.ts';
 
 /** The engine's own node types; connectors register theirs beside these. */
 export const builtinNodeTypes: NodeType[] = [
-  conditionNode, setNode, codeNode, apiNode, delayNode, waitNode, callNode, replyNode, copyNode, finalNode, errorNode,
+  conditionNode, setNode, codeNode, apiNode, delayNode, waitNode, callNode, replyNode, copyNode, finalNode, errorNode, deadLetterNode,
 ];

@@ -1,0 +1,51 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Pacer } from '../src/engine/pacer.ts';
+
+let sent: Array<{ at: number; items: number[] }>;
+let pacer: Pacer<number>;
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+  sent = [];
+  pacer = new Pacer<number>((_key, items) => sent.push({ at: Date.now(), items }));
+});
+afterEach(() => vi.useRealTimers());
+
+describe('pacer', () => {
+  it('lets a burst through, then one call per 1/rate seconds', () => {
+    const req = { key: 'crm:default', perSecond: 2, burst: 3 };
+    for (let i = 0; i < 7; i++) pacer.enqueue(req, i);
+    expect(sent.map((s) => s.at)).toEqual([0, 0, 0]);
+    vi.advanceTimersByTime(2000);
+    expect(sent.map((s) => s.at)).toEqual([0, 0, 0, 500, 1000, 1500, 2000]);
+    expect(sent.flatMap((s) => s.items)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('hands a batch node up to `batch` waiting tasks per call', () => {
+    const req = { key: 'bitrix24:default', perSecond: 1, burst: 1, batch: 5 };
+    for (let i = 0; i < 12; i++) pacer.enqueue(req, i);
+    vi.advanceTimersByTime(3000);
+    expect(sent).toEqual([{ at: 0, items: [0] }, { at: 1000, items: [1, 2, 3, 4, 5] }, { at: 2000, items: [6, 7, 8, 9, 10] }, { at: 3000, items: [11] }]);
+  });
+
+  it('sends tasks beyond a short queue back to the store, spread at the lane\'s throughput', () => {
+    const req = { key: 'sms:default', perSecond: 1, burst: 1 };
+    // The queue holds 10 s of the lane's throughput: ten tasks at one a second (one left at once).
+    for (let i = 0; i < 11; i++) expect(pacer.admit(req)).toBeNull(), pacer.enqueue(req, i);
+    const later = [pacer.admit(req), pacer.admit(req), pacer.admit(req)];
+    expect(later[0]).toBe(10_000); // after the ten still queued
+    expect(later[1]! - later[0]!).toBe(1000);
+    expect(later[2]! - later[1]!).toBe(1000);
+  });
+
+  it('stops a lane for as long as the service asked', () => {
+    const req = { key: 'telegram:default', perSecond: 10, burst: 1 };
+    pacer.enqueue(req, 1);
+    pacer.slowDown('telegram:default', 5000);
+    pacer.enqueue(req, 2);
+    vi.advanceTimersByTime(4900);
+    expect(sent.map((s) => s.items[0])).toEqual([1]);
+    vi.advanceTimersByTime(200);
+    expect(sent).toEqual([{ at: 0, items: [1] }, { at: 5000, items: [2] }]);
+    expect(pacer.queued()).toEqual({ 'telegram:default': 0 });
+  });
+});
