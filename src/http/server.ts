@@ -13,6 +13,7 @@ import { createHttpClient } from '../util/http-client.ts';
 import { buildApp } from './app.ts';
 import { ConnectorCatalog } from '../connectors/connector-catalog.ts';
 import { allConnectors } from '../connectors/index.ts';
+import { closeEmailTransports } from '../connectors/email/smtp-transports.ts';
 import { SecretBox } from '../connectors/secret-box.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { Alerter } from '../alerts/alerter.ts';
@@ -110,6 +111,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       await app.close();
       await projects.close();
       await http.close();
+      closeEmailTransports();
       sandbox.dispose();
       data.unlock();
     },
