@@ -92,6 +92,42 @@ describe('a lead that cannot reach the CRM', () => {
   });
 });
 
+describe('deduplication', () => {
+  it('merges a lead whose phone or email matches one accepted within the window into the first', async () => {
+    await server.deploy({
+      name: 'intake',
+      nodes: {
+        dedupe: { type: 'dedupe', phone: '{{phone}}', email: '{{email}}', window: '30m', next: 'new_lead', on_duplicate: 'merged' },
+        new_lead: { type: 'final' },
+        merged: { type: 'final', title: 'Merged into an earlier lead' },
+      },
+    });
+    const lead = async (ref: string, data: object) => {
+      const id = (await server.createTask('intake', { ref, data })).body.id as number;
+      return server.until(async () => {
+        const t = await server.task(id);
+        return t.task.status === 'done' && t;
+      });
+    };
+    const first = await lead('form-1', { name: 'Анна', phone: '8 (916) 123-45-67', email: 'Anna@Example.ru' });
+    expect(first.task.node).toBe('new_lead');
+    const samePhone = await lead('form-2', { name: 'Анна П.', phone: '+7 916 123 45 67' });
+    expect(samePhone.task).toMatchObject({ node: 'merged', data: { duplicate_of: first.task.id } });
+    const sameEmail = await lead('chat-3', { name: 'Аня', email: 'anna@example.ru ' });
+    expect(sameEmail.task.data.duplicate_of).toBe(first.task.id);
+    const other = await lead('form-4', { name: 'Олег', phone: '89160000000' });
+    expect(other.task.node).toBe('new_lead');
+    const merged = (await server.task(first.task.id)).history.filter((h: any) => h.event === 'merged');
+    expect(merged.map((h: any) => [h.detail.task, h.detail.data.name])).toEqual([[samePhone.task.id, 'Анна П.'], [sameEmail.task.id, 'Аня']]);
+  });
+
+  it('refuses a dedupe node without anything to compare', async () => {
+    const res = await server.deploy({ name: 'bad-dedupe', nodes: { d: { type: 'dedupe', window: '9d', next: 'e', on_duplicate: 'e' }, e: { type: 'final' } } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: any) => e.message)).toEqual(expect.arrayContaining([expect.stringMatching(/at most 7d/), expect.stringMatching(/give at least one/)]));
+  });
+});
+
 describe('metrics and alerts', () => {
   it('serves Prometheus metrics behind the API key', async () => {
     const denied = await fetch(`${server.url}/metrics`);

@@ -5,6 +5,7 @@ import { codeNode } from './code.ts';
 import { conditionNode } from './condition.ts';
 import { copyNode } from './copy.ts';
 import { deadLetterNode } from './dead-letter.ts';
+import { dedupeNode } from './dedupe.ts';
 import { delayNode } from './delay.ts';
 import { errorNode } from './error.ts';
 import { finalNode } from './final.ts';
@@ -14,5 +15,5 @@ import { waitNode } from './wait.ts';
 
 /** The engine's own node types; connectors register theirs beside these. */
 export const builtinNodeTypes: NodeType[] = [
-  conditionNode, setNode, codeNode, apiNode, delayNode, waitNode, callNode, replyNode, copyNode, finalNode, errorNode, deadLetterNode,
+  conditionNode, setNode, codeNode, apiNode, delayNode, waitNode, callNode, replyNode, copyNode, finalNode, errorNode, deadLetterNode, dedupeNode,
 ];
