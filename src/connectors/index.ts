@@ -1,9 +1,10 @@
 import type { Connector } from './connector.ts';
 import { emailConnector } from './email/email-connector.ts';
+import { llmConnector } from './llm/llm-connector.ts';
 import { pipedriveConnector } from './pipedrive/pipedrive-connector.ts';
 import { smsConnector } from './sms/sms-connector.ts';
 import { telegramConnector } from './telegram/telegram-connector.ts';
 import { voximplantConnector } from './voximplant/voximplant-connector.ts';
 
 /** Every connector this server ships; each lives in its own folder beside this file. */
-export const allConnectors: Connector[] = [telegramConnector, smsConnector, voximplantConnector, pipedriveConnector, emailConnector];
+export const allConnectors: Connector[] = [telegramConnector, smsConnector, voximplantConnector, pipedriveConnector, emailConnector, llmConnector];
