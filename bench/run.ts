@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { FakeBitrix24 } from '../src/connectors/bitrix24/fake-bitrix24.ts';
 import { CodeSandbox } from '../src/sandbox/code-sandbox.ts';
 import { startFakeServer } from '../test/support/fake-http-server.ts';
 import { spawnServer } from '../test/support/server-process.ts';
@@ -117,7 +118,31 @@ try {
   await crm.close();
   say(`accept → first call: p50 ${results.p50_first_call_ms} ms, p99 ${results.p99_first_call_ms} ms (at ${RATE} tasks/s for ${SECONDS} s, after 1 s of warm-up)`);
 
-  // 6. Memory with 1,000,000 tasks asleep in delay nodes (timers are rows, not JS timers).
+  // 6. Import into a Bitrix24 portal limited to 2 requests/s (bucket of 50): with `batch`, 50 leads a
+  // request, the ceiling is 100 leads/s. Measured after the portal's burst is spent (steady state).
+  const portal = new FakeBitrix24({ ratePerSecond: 2, burst: 50 });
+  await portal.start();
+  await call('PUT', '/api/v1/projects/default/connections/bitrix24/default', { settings: { webhook_url: portal.webhookUrl } });
+  await deploy({ name: 'import', nodes: {
+    add: { type: 'bitrix24.lead.add', fields: { TITLE: 'Import {{$task.ref}}', NAME: '{{name}}' }, phone: '{{phone}}', next: 'end' },
+    end: { type: 'final' },
+  } } as any);
+  const LEADS = 6000, FROM = 3000, TO = 5800;
+  for (let b = 0; b < LEADS / 1000; b++) {
+    await call('POST', tasksPath('import'), Array.from({ length: 1000 }, (_, i) => ({ ref: `imp-${b}-${i}`, data: { name: `Lead ${b}-${i}`, phone: `+7916${String(b * 1000 + i).padStart(7, '0')}` } })));
+  }
+  const when = async (n: number) => {
+    while (portal.leads.length < n) await new Promise((r) => setTimeout(r, 20));
+    return performance.now();
+  };
+  const tFrom = await when(FROM);
+  const tTo = await when(TO);
+  const delivered = (TO - FROM) / ((tTo - tFrom) / 1000);
+  results.import_ceiling_fraction = Math.round((delivered / 100) * 1000) / 1000;
+  say(`import to Bitrix24:  ${delivered.toFixed(1)} leads/s at 2 requests/s with batch = ${(results.import_ceiling_fraction * 100).toFixed(1)} % of the 100 leads/s ceiling (${portal.requests} requests for ${portal.leads.length} leads so far)`);
+  await portal.close();
+
+  // 7. Memory with 1,000,000 tasks asleep in delay nodes (timers are rows, not JS timers).
   const SLEEPERS = 1_000_000;
   const already = (await stats('hold')).hold;
   await parallel(4, (SLEEPERS - already) / 1000, async (b) => void (await call('POST', tasksPath('hold'), Array.from({ length: 1000 }, () => ({ data: {} })))));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeServer } from './support/fake-http-server.ts';
+import { WatchShopServices } from './support/fake-services.ts';
 import { startTestServer, type TestServer } from './support/conveyor.ts';
 
 /** An Etc/GMT zone where the local hour is now `hour` (e.g. 12 = working hours, 3 = night). */
@@ -10,17 +10,14 @@ function zoneWithLocalHour(hour: number): string {
 }
 
 let s: TestServer;
-let svc: Awaited<ReturnType<typeof startFakeServer>>;
+const svc = new WatchShopServices();
 beforeAll(async () => {
-  [s, svc] = await Promise.all([startTestServer({ examples: true }), startFakeServer()]);
-  svc.on('POST', '/rest/1/hook/crm.contact.list.json', { status: 200, body: { result: [{ ID: '42', NAME: 'Partner shop' }], total: 1, time: {} } });
-  svc.on('POST', '/rest/1/hook/crm.lead.add.json', { status: 200, body: { result: 1001, time: {} } });
-  svc.on('POST', '/telegram/bot000000:demo/sendMessage', { status: 200, body: { ok: true, result: { message_id: 1 } } });
-  svc.on('POST', '/sms/sms/send', { status: 200, body: { status: 'OK', status_code: 100, sms: {}, balance: 10 } });
-  svc.on('POST', '/voximplant/platform_api/StartScenarios/', { status: 200, body: { result: 1, call_session_history_id: 555 } });
-  await s.api('PUT', '/api/v1/projects/default/config', {
-    bitrix_url: `${svc.url}/rest/1/hook`, telegram_url: `${svc.url}/telegram`, sms_url: `${svc.url}/sms`, voximplant_url: `${svc.url}/voximplant`,
-  });
+  [s] = await Promise.all([startTestServer({ examples: true, masterKey: 'k' }), svc.start()]);
+  svc.bitrix.addContact({ NAME: 'Partner shop', UTM_SOURCE: 'partner-42' });
+  for (const [connector, settings] of Object.entries(svc.connections())) {
+    const res = await s.api('PUT', `/api/v1/projects/default/connections/${connector}/default`, { settings });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
 });
 afterAll(async () => {
   await s.stop();
@@ -43,26 +40,24 @@ const robotTask = (phone: string) =>
     return list.find((t: any) => t.data.phone === phone);
   });
 
-describe('the watch shop lead flow (seed 000) on local fake services', () => {
+describe('the watch shop lead flow (seed 000) on the connectors and their fake services', () => {
   it('a daytime lead: partner found, phone normalized, lead created, seller told, client called, SMS after answer', async () => {
     const id = await postLead('10.0.0.7', { name: 'Ann', phone: '8 (916) 123-45-67', city: 'Moscow', timezone: zoneWithLocalHour(12), utm_source: 'partner-42' });
     const intake = await s.until(async () => ((await s.task(id)).task.status === 'done' ? s.task(id) : null));
-    expect(intake.task.data).toMatchObject({ phone: '79161234567', partner_id: '42', lead_id: 1001 });
-    const lead = svc.requests.find((r) => r.path.endsWith('crm.lead.add.json'))!;
-    expect(lead.json.fields).toMatchObject({ NAME: 'Ann', ASSIGNED_BY_ID: '42', PHONE: [{ VALUE: '+79161234567', VALUE_TYPE: 'WORK' }] });
-    expect(svc.requests.some((r) => r.path.endsWith('sendMessage') && r.json.text.startsWith('New lead #1001'))).toBe(true);
+    const partnerId = String(svc.bitrix.contacts[0].ID); // Bitrix24 answers ids as strings
+    expect(intake.task.data).toMatchObject({ phone: '79161234567', partner_id: partnerId, lead_id: svc.bitrix.leads[0].ID });
+    expect(svc.bitrix.leads).toHaveLength(1);
+    expect(svc.bitrix.leads[0]).toMatchObject({ NAME: 'Ann', ASSIGNED_BY_ID: partnerId, PHONE: [expect.objectContaining({ VALUE: '+79161234567', VALUE_TYPE: 'WORK' })] });
+    expect(svc.telegram.messages.map((m) => m.text)).toContain(`New lead #${svc.bitrix.leads[0].ID}: Ann, +79161234567, Moscow`);
 
     const robot = await robotTask('79161234567');
     await s.until(async () => (await s.task(robot.id)).task.status === 'waiting');
-    const start = svc.requests.find((r) => r.path.endsWith('StartScenarios/'))!;
-    const custom = JSON.parse(new URLSearchParams(start.body).get('script_custom_data')!);
-    expect(custom.phone).toBe('79161234567');
+    expect(svc.vox.calls.map((c) => c.phone)).toEqual(['79161234567']);
     // VoxImplant's scenario reports the outcome to the callback URL.
-    const cb = await fetch(custom.callback_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"result":"answered"}' });
-    expect(cb.status).toBe(200);
+    expect(await svc.vox.complete(0, 'answered')).toBe(200);
     const done = await s.until(async () => ((await s.task(robot.id)).task.status === 'done' ? s.task(robot.id) : null));
     expect(done.task.node).toBe('done');
-    expect(svc.requests.filter((r) => r.path === '/sms/sms/send').map((r) => new URLSearchParams(r.body).get('msg'))).toContain('Ваш заказ принят. Спасибо!');
+    expect(svc.sms.messages.map((m) => [m.to, m.text])).toContainEqual(['79161234567', 'Ваш заказ принят. Спасибо!']);
   });
 
   it('a night lead gets one SMS and sleeps 2 hours', async () => {
@@ -72,7 +67,7 @@ describe('the watch shop lead flow (seed 000) on local fake services', () => {
     expect(t.task.node).toBe('sleep_2h');
     expect(t.task.data.night_sms_sent).toBe(true);
     expect(new Date(t.task.runAt).getTime() - Date.now()).toBeGreaterThan(7_100_000);
-    expect(svc.requests.filter((r) => r.path === '/sms/sms/send' && new URLSearchParams(r.body).get('to') === '79031112233')).toHaveLength(1);
+    expect(svc.sms.messages.filter((m) => m.to === '79031112233').map((m) => m.text)).toEqual(['Заказ принят, позвоним в рабочее время']);
   });
 
   it('a phone longer than 11 digits ends in "bad phone"; a wrong number ends the call', async () => {
@@ -83,16 +78,15 @@ describe('the watch shop lead flow (seed 000) on local fake services', () => {
     await postLead('10.0.0.10', { name: 'Dan', phone: '79260000000', timezone: zoneWithLocalHour(12), utm_source: 'x' });
     const robot = await robotTask('79260000000');
     await s.until(async () => (await s.task(robot.id)).task.status === 'waiting');
-    const start = svc.requests.filter((r) => r.path.endsWith('StartScenarios/')).find((r) => r.body.includes('79260000000'))!;
-    const custom = JSON.parse(new URLSearchParams(start.body).get('script_custom_data')!);
-    await fetch(custom.callback_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"result":"wrong_number"}' });
+    const call = svc.vox.calls.findIndex((c) => c.phone === '79260000000');
+    expect(await svc.vox.complete(call, 'wrong_number')).toBe(200);
     const end = await s.until(async () => ((await s.task(robot.id)).task.status === 'done' ? s.task(robot.id) : null));
     expect(end.task.node).toBe('wrong_number');
   });
 
   it('the dashboard counts every lead at the node where it is', async () => {
     const stats = (await s.api('GET', '/api/v1/projects/default/processes/lead-intake/stats')).body.nodes;
-    expect(stats).toMatchObject({ done: 3, bad_phone: 1, crm_failed: 0, find_partner: 0 });
+    expect(stats).toMatchObject({ done: 3, bad_phone: 1, dead_letter: 0, find_partner: 0, duplicate: 0 });
     const robot = (await s.api('GET', '/api/v1/projects/default/processes/robot-call/stats')).body.nodes;
     expect(robot).toMatchObject({ done: 1, wrong_number: 1, sleep_2h: 1 });
   });
