@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WatchShopServices } from './support/fake-services.ts';
+import { WatchShopServices } from '../src/demo/watch-shop-services.ts';
 import { startTestServer, type TestServer } from './support/conveyor.ts';
 
 /** An Etc/GMT zone where the local hour is now `hour` (e.g. 12 = working hours, 3 = night). */
@@ -85,7 +85,11 @@ describe('the watch shop lead flow (seed 000) on the connectors and their fake s
   });
 
   it('the dashboard counts every lead at the node where it is', async () => {
-    const stats = (await s.api('GET', '/api/v1/projects/default/processes/lead-intake/stats')).body.nodes;
+    // Seller notices go out about one a second per chat: wait for the last ones.
+    const stats = await s.until(async () => {
+      const nodes = (await s.api('GET', '/api/v1/projects/default/processes/lead-intake/stats')).body.nodes;
+      return nodes.done === 3 && nodes;
+    });
     expect(stats).toMatchObject({ done: 3, bad_phone: 1, dead_letter: 0, find_partner: 0, duplicate: 0 });
     const robot = (await s.api('GET', '/api/v1/projects/default/processes/robot-call/stats')).body.nodes;
     expect(robot).toMatchObject({ done: 1, wrong_number: 1, sleep_2h: 1 });

@@ -27,6 +27,15 @@ describe('pacer', () => {
     expect(sent).toEqual([{ at: 0, items: [0] }, { at: 1000, items: [1, 2, 3, 4, 5] }, { at: 2000, items: [6, 7, 8, 9, 10] }, { at: 3000, items: [11] }]);
   });
 
+  it('batches only tasks of the same node when several nodes share a connection', () => {
+    const add = { key: 'bitrix24:default', perSecond: 1, burst: 1, batch: 5 };
+    const find = { key: 'bitrix24:default', perSecond: 1, burst: 1 };
+    pacer.enqueue(find, 0, 'intake@1:find');
+    for (let i = 1; i <= 6; i++) i % 3 ? pacer.enqueue(add, i, 'create@1:add') : pacer.enqueue(find, i, 'intake@1:find');
+    vi.advanceTimersByTime(4000);
+    expect(sent.map((s) => s.items)).toEqual([[0], [1, 2, 4, 5], [3], [6]]);
+  });
+
   it('sends tasks beyond a short queue back to the store, spread at the lane\'s throughput', () => {
     const req = { key: 'sms:default', perSecond: 1, burst: 1 };
     // The queue holds 10 s of the lane's throughput: ten tasks at one a second (one left at once).

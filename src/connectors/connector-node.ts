@@ -25,6 +25,11 @@ export interface ConnectorNodeSpec {
   /** JSON Schema of the node's own parameters (the common ones are added). */
   params: Record<string, unknown>;
   required?: string[];
+  /**
+   * A narrower pace than the connection's for this task's call, e.g. Telegram's per-chat limit: the
+   * task then waits its turn on the lane `<connector>:<connection>:<lane>` (not counted as an attempt).
+   */
+  lane?(ctx: NodeContext): { lane: string; perSecond: number; burst: number } | undefined;
   /** Extra outgoing edges the node has (besides next, on_error, on_unreachable), e.g. outcome edges. */
   edges?(node: NodeDefinition): Array<{ field: string; to: string }>;
   check?(node: NodeDefinition): string[];
@@ -78,6 +83,8 @@ export function connectorNode(spec: ConnectorNodeSpec): NodeType {
     edges: (n) => [...fieldEdges(n, 'next', 'on_unreachable'), ...(spec.edges?.(n) ?? [])],
     pace(ctx): PaceRequest {
       const conn = connectionOf(ctx);
+      const narrow = spec.lane?.(ctx);
+      if (narrow) return { key: `${spec.connector}:${conn.name}:${narrow.lane}`, perSecond: narrow.perSecond, burst: narrow.burst };
       const rate = Number(conn.settings.rate) || spec.pace.perSecond;
       const burst = Number(conn.settings.burst) || spec.pace.burst;
       return { key: `${spec.connector}:${conn.name}`, perSecond: rate, burst, batch: spec.callMany?.max };

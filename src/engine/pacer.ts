@@ -3,12 +3,19 @@ import type { PaceRequest } from './node-type.ts';
 /** How long a lane's queue may grow, in seconds of its throughput, before tasks wait in the store. */
 const QUEUE_SECONDS = 10;
 
+interface Queued<T> {
+  item: T;
+  /** Items may share a call only with items of the same group (one node of one process version). */
+  group: string;
+  batch: number;
+}
+
 interface Lane<T> {
   req: PaceRequest;
   tokens: number;
   refilledAt: number;
   pausedUntil: number;
-  queue: T[];
+  queue: Array<Queued<T>>;
   timer: NodeJS.Timeout | null;
   /** Where the next task sent back to the store should come back: spread at the lane's throughput. */
   backlogUntil: number;
@@ -40,10 +47,13 @@ export class Pacer<T> {
     return Math.round(at);
   }
 
-  /** Queues an admitted item; the lane hands it to `dispatch` in its turn. */
-  enqueue(req: PaceRequest, item: T): void {
+  /**
+   * Queues an admitted item; the lane hands it to `dispatch` in its turn, together with up to
+   * `req.batch - 1` later items of the same `group` (several nodes may share one connection's lane).
+   */
+  enqueue(req: PaceRequest, item: T, group = ''): void {
     const lane = this.lane(req);
-    lane.queue.push(item);
+    lane.queue.push({ item, group, batch: req.batch ?? 1 });
     this.pump(req.key, lane);
   }
 
@@ -66,7 +76,7 @@ export class Pacer<T> {
     const left: T[] = [];
     for (const lane of this.lanes.values()) {
       if (lane.timer) clearTimeout(lane.timer);
-      left.push(...lane.queue.splice(0));
+      left.push(...lane.queue.splice(0).map((q) => q.item));
     }
     return left;
   }
@@ -87,7 +97,7 @@ export class Pacer<T> {
     lane.refilledAt = now;
     while (lane.queue.length && lane.tokens >= 1 && now >= lane.pausedUntil) {
       lane.tokens -= 1;
-      this.dispatch(key, lane.queue.splice(0, lane.req.batch ?? 1));
+      this.dispatch(key, takeBatch(lane.queue));
     }
     if (lane.queue.length) this.schedule(key, lane);
   }
@@ -103,4 +113,16 @@ export class Pacer<T> {
     }, wait);
     lane.timer.unref?.();
   }
+}
+
+/** The first queued item and up to its batch size of later ones from the same group, in order. */
+function takeBatch<T>(queue: Array<Queued<T>>): T[] {
+  const first = queue.shift()!;
+  const out = [first.item];
+  if (first.batch <= 1) return out;
+  for (let i = 0; i < queue.length && out.length < first.batch; ) {
+    if (queue[i].group === first.group) out.push(queue.splice(i, 1)[0].item);
+    else i++;
+  }
+  return out;
 }

@@ -352,7 +352,7 @@ export abstract class TaskRunner {
     try {
       const ctx = this.context(task, task.nodeId, Date.now());
       const req = this.registry.get(ctx.node.type)!.pace?.(ctx);
-      if (req) return this.pacer.enqueue(req, task);
+      if (req) return this.pacer.enqueue(req, task, `${task.process}@${task.version}:${task.nodeId}`);
     } catch {
       // run() meets the same error and fails the task with it
     }

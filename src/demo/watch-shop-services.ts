@@ -1,7 +1,7 @@
-import { FakeBitrix24 } from '../../src/connectors/bitrix24/fake-bitrix24.ts';
-import { FakeSmsRu } from '../../src/connectors/sms/fake-smsru.ts';
-import { FakeTelegram } from '../../src/connectors/telegram/fake-telegram.ts';
-import { FakeVoximplant } from '../../src/connectors/voximplant/fake-voximplant.ts';
+import { FakeBitrix24 } from '../connectors/bitrix24/fake-bitrix24.ts';
+import { FakeSmsRu } from '../connectors/sms/fake-smsru.ts';
+import { FakeTelegram } from '../connectors/telegram/fake-telegram.ts';
+import { FakeVoximplant } from '../connectors/voximplant/fake-voximplant.ts';
 
 /** The watch shop's services on loopback (Bitrix24, Telegram, SMS.ru, VoxImplant) and the connections to them. */
 export class WatchShopServices {
