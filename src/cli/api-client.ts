@@ -133,6 +133,7 @@ export class ApiClient {
       if (res.status === 401 && auth) message = `the server rejected the API key from ${auth.source}: pass the right one with --key or CONVEYOR_API_KEY`;
       throw new ApiError(res.status, message, errors, parsed === undefined ? '' : text);
     }
+    if (res.status === 204) return { status: 204, body: undefined as T, text: '' };
     if (parsed === undefined) throw new CliError(`${this.base}${path} answered HTTP ${res.status} without JSON: is it a Conveyor server?`);
     return { status: res.status, body: parsed as T, text };
   }

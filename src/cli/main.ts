@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ApiClient, type Ctx } from './api-client.ts';
+import { connectionCommands } from './commands/connection.ts';
 import { importCommand } from './commands/import.ts';
 import { processCommands } from './commands/process.ts';
 import { projectCommands } from './commands/project.ts';
@@ -49,6 +50,7 @@ function buildProgram(): Command {
   statsCommand(program, ctx);
   projectCommands(program, ctx);
   importCommand(program, ctx);
+  connectionCommands(program, ctx);
   return program;
 }
 

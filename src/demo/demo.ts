@@ -43,7 +43,7 @@ svc.vox.autoAnswer(new Proxy({}, { get: (_t, phone: string) => (phone.endsWith('
 
 const server = await startServer({
   dataDir, port: Number(opt.port), host: '127.0.0.1', apiKey: 'demo-key', masterKey: 'demo-master-key',
-  logger: pino({ level: 'warn' }), alertCheckMs: 5000,
+  logger: pino({ level: 'error' }), alertCheckMs: 5000,
 });
 const api = async (method: string, path: string, body?: unknown) => {
   const res = await fetch(server.url + path, {
