@@ -57,13 +57,15 @@ export class Pacer<T> {
     this.pump(req.key, lane);
   }
 
-  /** The service asked to slow down: nothing leaves this lane for `ms`. */
+  /** The service asked to slow down: nothing leaves this lane (and the lanes under it) for `ms`. */
   slowDown(key: string, ms: number): void {
-    const lane = this.lanes.get(key);
-    if (!lane) return;
-    lane.pausedUntil = Math.max(lane.pausedUntil, this.clock() + ms);
-    lane.tokens = 0;
-    this.schedule(key, lane);
+    // A connection's pause holds its narrower lanes too (`telegram:default:chat:42`).
+    for (const [k, lane] of this.lanes) {
+      if (k !== key && !k.startsWith(`${key}:`)) continue;
+      lane.pausedUntil = Math.max(lane.pausedUntil, this.clock() + ms);
+      lane.tokens = 0;
+      this.schedule(k, lane);
+    }
   }
 
   /** Items queued in memory per key, for metrics. */

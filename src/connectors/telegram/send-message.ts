@@ -41,6 +41,7 @@ export const sendMessageNode = connectorNode({
   // a burst of notices to one seller waits its turn in the engine instead of failing as attempts.
   lane(ctx) {
     const chat = String(ctx.render(ctx.node.chat_id) ?? '');
+    if (!chat) return undefined;
     return chat.startsWith('-') ? { lane: `chat:${chat}`, perSecond: 20 / 60, burst: 1 } : { lane: `chat:${chat}`, perSecond: 1, burst: 1 };
   },
   async call(ctx, connection, p) {
