@@ -38,6 +38,10 @@ export interface NodeContext {
   services: NodeServices;
   /** The project's connections to services (credentials decrypted), for connector nodes. */
   connections: import('../connectors/connector.ts').ConnectionAccess;
+  /** The project's chatbot contacts, tags and admin inbox (funnel nodes). */
+  contacts: import('../storage/contact-store.ts').ContactStore;
+  /** Cancels another live task of the project (stopping a person's other funnels); false if it had ended. */
+  cancelTask(taskId: number): Promise<boolean>;
   /** The project's dead-letter CSV (the dead_letter node). */
   deadLetters: { append(row: import('../projects/dead-letters.ts').DeadLetter): Promise<void> };
   /** The project's deduplication keys (the dedupe node). */

@@ -109,6 +109,10 @@ export class ProjectEngine extends TaskRunner {
     });
   }
 
+  protected cancelTask(taskId: number): Promise<TaskRecord> {
+    return this.cancel(taskId);
+  }
+
   private async commitOrThrow(step: Step): Promise<void> {
     if (step.reply) await this.attachParent(step);
     const [err] = await this.store.commit([step.toTransition()]);
@@ -133,6 +137,12 @@ export class ProjectEngine extends TaskRunner {
         if (!(err instanceof StaleTaskError) || i >= 5) throw err;
       }
     }
+  }
+
+  /** The node definition a task stands at (in its own process version), if it still exists. */
+  async nodeOfTask(task: TaskRecord): Promise<import('../model/process-definition.ts').NodeDefinition | undefined> {
+    await this.ensureVersions([task]);
+    return this.definition(task).nodes[task.nodeId];
   }
 
   /** A task's history, oldest first; when it reaches back to the start, it begins with `created`. */

@@ -50,6 +50,8 @@ export abstract class TaskRunner {
   abstract callbackUrl(taskId: number): string;
   /** Delivers a callback that came before the task reached its wait. */
   protected abstract deliverInbox(taskId: number): Promise<void>;
+  /** Cancels a task (ProjectEngine.cancel). */
+  protected abstract cancelTask(taskId: number): Promise<unknown>;
   /** Forgets what outlived its retention (ended tasks, dedupe keys); runs every minute. */
   protected abstract purge(): Promise<void>;
 
@@ -213,6 +215,16 @@ export abstract class TaskRunner {
       nodeId, node, task, now, services: this.services, connections: this.connections,
       slowDown: (key, ms) => this.pacer.slowDown(key, ms),
       deadLetters: this.deadLetters,
+      contacts: this.store.contacts,
+      cancelTask: async (id) => {
+        try {
+          await this.cancelTask(id);
+          return true;
+        } catch (err) {
+          if (err instanceof TaskError && err.statusCode === 409) return false;
+          throw err;
+        }
+      },
       dedupe: {
         claim: (keys, windowMs) => this.store.claimDedupeKeys(keys, task.id, Date.now() - windowMs, Date.now()),
         merged: (into, detail) => this.store.addHistory(into, { at: Date.now(), nodeId: nodeId, event: 'merged', detail: { task: task.id, ...detail } }),

@@ -23,7 +23,7 @@ export interface InboundEvent {
   /** The person's name as the platform shows it (first + last, or username), when known. */
   name?: string;
   username?: string;
-  /** For `button` on Telegram: the callback query id to answer. */
+  /** For `button`: the id to answer (Telegram callback query id; VK message_event `event_id`). */
   callbackQueryId?: string;
 }
 

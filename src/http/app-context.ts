@@ -9,6 +9,10 @@ export interface AppContext {
   processSchema: Record<string, unknown>;
   apiKey: string;
   connectors: ConnectorCatalog;
+  /** Signs bot webhooks (per-bot secret tokens). */
+  hookSecret: string;
+  /** Base URL remote services reach this server at. */
+  publicUrl: () => string;
   metrics: import('../metrics/metrics.ts').Metrics;
   alerter: import('../alerts/alerter.ts').Alerter;
 }

@@ -9,6 +9,8 @@ import { installErrorHandler } from './errors.ts';
 import { connectionRoutes } from './routes/connections.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
 import { alertRoutes } from './routes/alerts.ts';
+import { contactRoutes } from './routes/contacts.ts';
+import { botHookRoutes } from './routes/bot-hooks.ts';
 import { processRoutes } from './routes/processes.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { publicRoutes } from './routes/public.ts';
@@ -69,5 +71,7 @@ export async function buildApp(ctx: AppContext, logger: Logger): Promise<Fastify
   connectionRoutes(app, ctx);
   deadLetterRoutes(app, ctx);
   alertRoutes(app, ctx);
+  contactRoutes(app, ctx);
+  botHookRoutes(app, ctx);
   return app;
 }

@@ -5,6 +5,7 @@ import { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from '../engine/project-en
 import { processJsonSchema } from '../model/process-schema.ts';
 import { ProcessValidator } from '../model/validate-process.ts';
 import { builtinNodeTypes } from '../nodes/index.ts';
+import { funnelNodeTypes } from '../funnels/nodes/index.ts';
 import { ProjectRegistry } from '../projects/project-registry.ts';
 import { CodeSandbox } from '../sandbox/code-sandbox.ts';
 import { DataDir } from '../server/data-dir.ts';
@@ -56,11 +57,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const { key, generated } = data.apiKey(opts.apiKey ?? process.env.CONVEYOR_API_KEY);
   const sandbox = await CodeSandbox.create();
   const http = createHttpClient();
-  const registry = new NodeRegistry().register(...builtinNodeTypes);
+  const registry = new NodeRegistry().register(...builtinNodeTypes, ...funnelNodeTypes);
   const metrics = new Metrics();
   const connectors = new ConnectorCatalog(registry).add(...allConnectors);
   const master = data.masterKey(opts.masterKey ?? process.env.CONVEYOR_MASTER_KEY);
   if (master.generated) log.warn('CONVEYOR_MASTER_KEY is not set: connection credentials are encrypted with a key generated into the data directory');
+  const callbackSecret = data.callbackSecret();
   let publicUrl = opts.publicUrl ?? process.env.CONVEYOR_PUBLIC_URL ?? '';
   const projects = new ProjectRegistry({
     dataDir: data.path,
@@ -70,7 +72,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       ...DEFAULT_ENGINE_OPTIONS,
       ...opts.engine,
       publicUrl: () => publicUrl,
-      callbackSecret: data.callbackSecret(),
+      callbackSecret,
     },
     log,
     sqlite: { synchronous: opts.synchronous ?? (process.env.CONVEYOR_SYNC as 'full' | 'normal' | undefined) },
@@ -87,7 +89,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   try {
     await projects.open();
     if (opts.examples ?? true) await deployExamples(projects, validator, log);
-    app = await buildApp({ projects, validator, processSchema: processJsonSchema(registry), apiKey: key, connectors, metrics, alerter }, log);
+    app = await buildApp({ projects, validator, processSchema: processJsonSchema(registry), apiKey: key, connectors, metrics, alerter, hookSecret: callbackSecret.toString('hex'), publicUrl: () => publicUrl }, log);
     await app.listen({ port, host });
     alerter.start(opts.alertCheckMs);
   } catch (err) {

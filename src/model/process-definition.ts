@@ -12,6 +12,8 @@ export interface ProcessDefinition {
   /** Values the process's templates read as `$config.NAME` unless the project overrides them. */
   config?: Record<string, unknown>;
   settings?: ProcessSettings;
+  /** Chatbot events that start a task of this process for the person (a funnel); see funnels/trigger.ts. */
+  triggers?: import('../funnels/trigger.ts').TriggerDefinition[];
   /** Corezoid-compatible public id (the `conv_id` of the public URL); generated when absent. */
   public_id?: string;
   nodes: Record<string, NodeDefinition>;

@@ -1,4 +1,5 @@
 import type { NodeRegistry } from '../engine/node-registry.ts';
+import { TRIGGERS_SCHEMA } from '../funnels/trigger.ts';
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
 
@@ -38,6 +39,7 @@ export function processJsonSchema(registry: NodeRegistry): Record<string, unknow
       start: { type: 'string' },
       public_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
       config: { type: 'object' },
+      triggers: TRIGGERS_SCHEMA,
       settings: {
         type: 'object',
         additionalProperties: false,

@@ -3,6 +3,7 @@ import type { NodeRegistry } from '../engine/node-registry.ts';
 import type { ProcessDefinition } from './process-definition.ts';
 import { COMMON_NODE_PROPERTIES, processJsonSchema } from './process-schema.ts';
 import { parseDuration } from '../util/duration.ts';
+import { checkRule } from '../funnels/trigger-match.ts';
 
 export interface ValidationError {
   /** Where, e.g. `nodes.check.branches[0].to`. */
@@ -70,6 +71,13 @@ export class ProcessValidator {
     if (def.start !== undefined && !(def.start in def.nodes)) {
       errors.push({ path: 'start', message: `start node "${def.start}" does not exist` });
     }
+    (def.triggers ?? []).forEach((t, i) => {
+      if (!t.match) return;
+      for (const m of checkRule(t.match)) {
+        const at = /^([a-z_]+(\[\d+\])?):\s/.exec(m);
+        errors.push(at ? { path: `triggers[${i}].match.${at[1]}`, message: m.slice(at[0].length) } : { path: `triggers[${i}].match`, message: m });
+      }
+    });
     if (def.settings?.retention !== undefined) {
       try {
         parseDuration(def.settings.retention);

@@ -10,6 +10,7 @@ import type { ConnectorCatalog } from '../connectors/connector-catalog.ts';
 import { ProjectConnections } from '../connectors/project-connections.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
 import { DeadLetters } from './dead-letters.ts';
+import { FunnelRuntime } from '../funnels/funnel-runtime.ts';
 import type { EngineObserver } from '../engine/engine-observer.ts';
 import { SqliteProjectStore, type SqliteOptions } from '../storage/sqlite/sqlite-project-store.ts';
 
@@ -22,6 +23,7 @@ const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
  */
 export class ProjectRegistry {
   private readonly engines = new Map<string, ProjectEngine>();
+  private readonly funnels = new Map<string, FunnelRuntime>();
   private readonly publicIds = new Map<string, { project: string; process: string }>();
 
   private readonly dataDir: string;
@@ -62,6 +64,9 @@ export class ProjectRegistry {
     const deadLetters = new DeadLetters(join(this.dir, `${name}-dead-letters.csv`));
     const engine = new ProjectEngine(store, this.registry, this.services, this.engineOptions, this.log.child({ project: name }), connections, deadLetters, this.observer);
     await engine.start();
+    const funnels = new FunnelRuntime(engine, this.log.child({ project: name, part: 'funnels' }));
+    funnels.start();
+    this.funnels.set(name, funnels);
     this.engines.set(name, engine);
     for (const p of await store.listProcesses()) this.publicIds.set(p.publicId, { project: name, process: p.name });
     return engine;
@@ -112,7 +117,14 @@ export class ProjectRegistry {
     }
   }
 
+  /** The project's chatbot side: inbound events to contacts, replies and triggers. */
+  funnelsOf(name: string): FunnelRuntime {
+    this.get(name);
+    return this.funnels.get(name)!;
+  }
+
   async close(): Promise<void> {
+    await Promise.all([...this.funnels.values()].map((f) => f.stop()));
     await Promise.all([...this.engines.values()].map((e) => e.stop()));
     await Promise.all([...this.engines.values()].map((e) => e.store.close()));
     this.engines.clear();

@@ -15,6 +15,8 @@ import type { CreateResult, HistoryEntry, NewTask, TaskRecord, TaskStatus } from
  */
 export interface ProjectStore {
   readonly project: string;
+  /** The project's chatbot audience (contacts, tags, inbound events, admin inbox). */
+  readonly contacts: import('./contact-store.ts').ContactStore;
 
   /** Saves the next version; `publicId` is decided by the caller, who knows every project. */
   deployProcess(definition: ProcessDefinition, publicId: string): Promise<ProcessVersion>;

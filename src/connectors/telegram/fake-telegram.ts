@@ -1,5 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { FakeUpdateInbox, writeAnswer, type WebhookDelivery } from './fake-telegram-inbox.ts';
+import * as build from './fake-telegram-updates.ts';
+import type { UpdateDraft } from './fake-telegram-updates.ts';
+import type { TelegramUpdate } from './telegram-updates.ts';
 
 /** How the fake is down: a 502 page from Telegram's front, a 401 with no Bot API body, no answer, a cut connection. */
 export type TelegramDownMode = 'outage' | 'unauthorized' | 'hang' | 'reset';
@@ -19,10 +23,13 @@ const MAX_TEXT = 4096;
 
 /**
  * A Bot API server on 127.0.0.1 for tests and the demo: `POST /bot{token}/{method}` with JSON, form
- * or query parameters, answering in Telegram's shapes and failing the way Telegram fails.
+ * or query parameters, answering in Telegram's shapes and failing the way Telegram fails. Updates
+ * pushed by a test reach the bot through long polling (getUpdates) or the webhook, as on Telegram.
  */
 export class FakeTelegram {
   readonly messages: SentTelegramMessage[] = [];
+  /** Pending updates, long polls, the webhook and its deliveries (see fake-telegram-inbox.ts). */
+  readonly inbox = new FakeUpdateInbox();
   /** Every call that reached the fake: its method and parameters (the token is only in the path). */
   readonly calls: Array<{ method: string; params: Record<string, unknown>; at: number }> = [];
   private server: Server | null = null;
@@ -47,6 +54,7 @@ export class FakeTelegram {
   }
 
   async close(): Promise<void> {
+    this.inbox.close();
     for (const s of this.sockets) s.destroy();
     if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
     this.server = null;
@@ -80,6 +88,60 @@ export class FakeTelegram {
     this.mode = null;
   }
 
+  /**
+   * Something happened in Telegram for this bot: the update is numbered and queued, then handed to a
+   * held getUpdates, or POSTed to the webhook (with X-Telegram-Bot-Api-Secret-Token) and POSTed again
+   * while the answer is not 2xx. Build it with the helpers below or write it by hand.
+   */
+  pushUpdate(update: UpdateDraft): TelegramUpdate {
+    return this.inbox.push(update);
+  }
+
+  /** Resolves once every webhook delivery under way has ended (delivered, or given up for now). */
+  settled(): Promise<void> {
+    return this.inbox.settled();
+  }
+
+  get pendingUpdates(): readonly TelegramUpdate[] {
+    return this.inbox.pending;
+  }
+
+  get webhookDeliveries(): readonly WebhookDelivery[] {
+    return this.inbox.deliveries;
+  }
+
+  get answeredCallbacks(): FakeUpdateInbox['answeredCallbacks'] {
+    return this.inbox.answeredCallbacks;
+  }
+
+  messageUpdate(userId: number, text: string): UpdateDraft {
+    return build.messageUpdate(userId, text);
+  }
+
+  startUpdate(userId: number, payload?: string): UpdateDraft {
+    return build.startUpdate(userId, payload);
+  }
+
+  callbackUpdate(userId: number, data: string): UpdateDraft {
+    return build.callbackUpdate(userId, data, this.bot());
+  }
+
+  blockedUpdate(userId: number): UpdateDraft {
+    return build.blockedUpdate(userId, this.bot());
+  }
+
+  unblockedUpdate(userId: number): UpdateDraft {
+    return build.unblockedUpdate(userId, this.bot());
+  }
+
+  businessOperatorUpdate(customerId: number, ownerId: number, text: string): UpdateDraft {
+    return build.businessOperatorUpdate(customerId, ownerId, text);
+  }
+
+  businessCustomerUpdate(customerId: number, ownerId: number, text: string): UpdateDraft {
+    return build.businessCustomerUpdate(customerId, ownerId, text);
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let raw = '';
     try {
@@ -106,6 +168,14 @@ export class FakeTelegram {
     }
     if (method === 'getMe') return json(res, 200, { ok: true, result: this.bot() });
     if (method === 'sendMessage') return this.sendMessage(res, params);
+    if (method === 'getUpdates') {
+      const answer = this.inbox.getUpdates(res, params);
+      return void (answer && writeAnswer(res, answer));
+    }
+    if (method === 'setWebhook') return writeAnswer(res, this.inbox.setWebhook(params));
+    if (method === 'deleteWebhook') return writeAnswer(res, this.inbox.deleteWebhook(params));
+    if (method === 'getWebhookInfo') return writeAnswer(res, this.inbox.getWebhookInfo());
+    if (method === 'answerCallbackQuery') return writeAnswer(res, this.inbox.answerCallbackQuery(params));
     return json(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
   }
 
@@ -142,7 +212,8 @@ export class FakeTelegram {
     });
   }
 
-  private bot() {
+  /** The bot as Telegram shows it (getMe, `from` of its messages). */
+  bot() {
     return { id: Number(this.token.split(':')[0]), is_bot: true, first_name: 'Conveyor Test Bot', username: 'conveyor_test_bot' };
   }
 }

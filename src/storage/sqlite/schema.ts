@@ -49,6 +49,29 @@ const MIGRATIONS: string[] = [
   CREATE TABLE dedupe_keys (key TEXT PRIMARY KEY, task_id INTEGER NOT NULL, at INTEGER NOT NULL);
   CREATE INDEX dedupe_keys_at ON dedupe_keys (at);
   `,
+  // Chatbot funnels: inbound events (kept before they are acknowledged), contacts across the project's
+  // bots, permanent tags, the admin inbox, and the tasks of a contact found by data.contact_id.
+  `
+  CREATE TABLE inbound (
+    id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, connection TEXT NOT NULL, event TEXT NOT NULL,
+    raw TEXT, received_at INTEGER NOT NULL, processed_at INTEGER, outcome TEXT,
+    UNIQUE (connection, event_id) -- update ids count per bot
+  );
+  CREATE INDEX inbound_pending ON inbound (id) WHERE processed_at IS NULL;
+  CREATE TABLE contacts (
+    id INTEGER PRIMARY KEY, platform TEXT NOT NULL, user_id TEXT NOT NULL, name TEXT, username TEXT,
+    status TEXT NOT NULL, vars TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    UNIQUE (platform, user_id)
+  );
+  CREATE TABLE contact_bots (
+    contact_id INTEGER NOT NULL, connection TEXT NOT NULL, chat_id TEXT NOT NULL, status TEXT NOT NULL,
+    first_seen INTEGER NOT NULL, PRIMARY KEY (contact_id, connection)
+  );
+  CREATE TABLE contact_tags (contact_id INTEGER NOT NULL, tag TEXT NOT NULL, added_at INTEGER NOT NULL, PRIMARY KEY (contact_id, tag));
+  CREATE INDEX contact_tags_by_tag ON contact_tags (tag);
+  CREATE TABLE admin_inbox (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, contact_id INTEGER, text TEXT NOT NULL);
+  CREATE INDEX tasks_by_contact ON tasks (json_extract(data, '$.contact_id')) WHERE json_extract(data, '$.contact_id') IS NOT NULL;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

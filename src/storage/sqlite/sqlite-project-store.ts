@@ -13,6 +13,7 @@ import {
 } from '../project-store.ts';
 import { migrate } from './schema.ts';
 import { WriteQueue } from './write-queue.ts';
+import { SqliteContactStore } from './sqlite-contact-store.ts';
 
 interface TaskRow {
   id: number; process: string; version: number; ref: string | null; data: string; node_id: string;
@@ -45,6 +46,7 @@ export class SqliteProjectStore implements ProjectStore {
   private readonly db: Database.Database;
   private readonly writes: WriteQueue;
   private readonly st: ReturnType<SqliteProjectStore['prepare']>;
+  readonly contacts: SqliteContactStore;
 
   constructor(readonly project: string, file: string, opts: SqliteOptions = {}) {
     this.db = new Database(file);
@@ -59,6 +61,7 @@ export class SqliteProjectStore implements ProjectStore {
     // Leases of a process that died are void: its tasks are due again now (at-least-once for I/O).
     this.db.prepare('UPDATE tasks SET run_at = ?, leased = 0 WHERE leased = 1').run(Date.now());
     this.writes = new WriteQueue(this.db);
+    this.contacts = new SqliteContactStore(this.db, this.writes);
   }
 
   private prepare() {

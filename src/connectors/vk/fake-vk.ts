@@ -1,0 +1,273 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** How the fake is down: a 502 page from VK's front, no answer, a cut connection. */
+export type VkDownMode = 'outage' | 'hang' | 'reset';
+
+/** Codes `failUser` can give a person: as messages.send answers them for that peer. */
+export type VkUserFailure = 7 | 15 | 18 | 900 | 901 | 902;
+
+export interface SentVkMessage {
+  id: number;
+  peer_id: string;
+  random_id: number;
+  message: string;
+  keyboard?: Record<string, unknown>;
+  attachment?: string;
+  date: number;
+}
+
+const HOUR_MS = 3600_000;
+const MAX_TEXT = 4096;
+const MESSAGES: Record<number, string> = {
+  3: 'Unknown method passed',
+  5: 'User authorization failed: invalid access_token (4).',
+  6: 'Too many requests per second',
+  7: 'Permission to perform this action is denied',
+  8: 'Invalid request: v (version) is required',
+  9: 'Flood control',
+  10: 'Internal server error',
+  14: 'Captcha needed',
+  15: 'Access denied',
+  18: 'User was deleted or banned',
+  100: 'One of the parameters specified was missing or invalid',
+  900: "Can't send messages for users from blacklist",
+  901: "Can't send messages for users without permission",
+  902: "Can't send messages to this user due to their privacy settings",
+  911: 'Keyboard format is invalid',
+  914: 'Message is too long',
+};
+const BUTTON_TYPES = ['text', 'callback', 'open_link', 'location', 'vkpay', 'open_app'];
+
+/**
+ * The VK API on 127.0.0.1 for tests and the demo: `POST /method/{method}` form-encoded (or query
+ * parameters), answering HTTP 200 with `{response}` or `{error}` as VK does, with messages.send's
+ * random_id check, and helpers that build the Callback API calls VK would post to us.
+ */
+export class FakeVk {
+  readonly messages: SentVkMessage[] = [];
+  /** Every call that reached the fake: method and parameters (the access_token left out). */
+  readonly calls: Array<{ method: string; params: Record<string, string>; at: number }> = [];
+  readonly token: string;
+  readonly groupId: number;
+  readonly secret: string;
+  readonly confirmation: string;
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private readonly userFailures = new Map<string, VkUserFailure>();
+  /** Errors the next calls get, in order: flood / tooMany / captcha / internal switches. */
+  private readonly queued: Array<{ code: number; left: number }> = [];
+  /** `peer:random_id` → the message it sent and when: VK's one-hour duplicate check. */
+  private readonly byRandomId = new Map<string, { id: number; at: number }>();
+  private mode: VkDownMode | null = null;
+  private dropAnswers = 0;
+  private nextId = 1;
+  private readonly now: () => number;
+
+  constructor(opts: { token?: string; groupId?: number; secret?: string; confirmation?: string; now?: () => number } = {}) {
+    this.token = opts.token ?? 'vk1.a.FakeCommunityTokenForTests_0123456789abcdefABCDEF';
+    this.groupId = opts.groupId ?? 218_000_001;
+    this.secret = opts.secret ?? 'FakeCallbackSecret42';
+    this.confirmation = opts.confirmation ?? '1a2b3c4d';
+    this.now = opts.now ?? Date.now;
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+    this.server = null;
+  }
+
+  /** messages.send to this peer fails with `code` (901 not allowed, 902 privacy, 18 deleted…). */
+  failUser(peerId: string | number, code: VkUserFailure): void {
+    this.userFailures.set(String(peerId), code);
+  }
+
+  /** The next `count` calls get error 9 "Flood control". */
+  flood(count = 1): void {
+    this.queued.push({ code: 9, left: count });
+  }
+
+  /** The next `count` calls get error 6 "Too many requests per second". */
+  tooMany(count = 1): void {
+    this.queued.push({ code: 6, left: count });
+  }
+
+  /** The next `count` calls get error 14 "Captcha needed" (with captcha_sid and captcha_img). */
+  captcha(count = 1): void {
+    this.queued.push({ code: 14, left: count });
+  }
+
+  /** The next `count` calls get error 10 "Internal server error". */
+  internalError(count = 1): void {
+    this.queued.push({ code: 10, left: count });
+  }
+
+  /** The next `count` messages.send calls send the message, then the connection is cut before the answer. */
+  loseAnswers(count = 1): void {
+    this.dropAnswers = count;
+  }
+
+  down(mode: VkDownMode = 'outage'): void {
+    this.mode = mode;
+  }
+
+  /** Back up, with no queued errors and no failing users. */
+  up(): void {
+    this.mode = null;
+    this.queued.length = 0;
+    this.userFailures.clear();
+    this.dropAnswers = 0;
+  }
+
+  /** The Callback API JSON VK would POST for an event of this community, secret included. */
+  callbackBody(type: string, object: Record<string, unknown> = {}, opts: { secret?: string | null; groupId?: number } = {}): Record<string, unknown> {
+    const body: Record<string, unknown> = { group_id: opts.groupId ?? this.groupId, type, event_id: randomBytes(20).toString('hex'), v: '5.199', object };
+    const secret = opts.secret === undefined ? this.secret : opts.secret;
+    if (secret !== null) body.secret = secret;
+    return body;
+  }
+
+  /** The `object` of a `message_new` as API 5.199 shapes it: `{message, client_info}`. */
+  messageNewObject(fromId: number, text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      message: {
+        id: this.nextId++, date: Math.floor(this.now() / 1000), from_id: fromId, peer_id: fromId, out: 0, text,
+        conversation_message_id: this.nextId, fwd_messages: [], attachments: [], important: false, is_hidden: false, version: 1, ...extra,
+      },
+      client_info: { button_actions: ['text', 'vkpay', 'open_app', 'location', 'open_link', 'callback'], keyboard: true, inline_keyboard: true, carousel: true, lang_id: 0 },
+    };
+  }
+
+  /** POSTs a Callback API call to our server as VK does (JSON); returns the status and the text answered. */
+  async deliver(url: string, body: unknown): Promise<{ status: number; text: string }> {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, text: await res.text() };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let raw = '';
+    try {
+      for await (const c of req) raw += c;
+    } catch {
+      return;
+    }
+    if (this.mode === 'hang') return;
+    if (this.mode === 'reset') return void req.socket.destroy();
+    if (this.mode === 'outage') return send(res, 502, '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>', 'text/html');
+
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const m = /^\/method\/([A-Za-z]+\.[A-Za-z]+)$/.exec(url.pathname);
+    const params: Record<string, string> = { ...Object.fromEntries(url.searchParams), ...Object.fromEntries(new URLSearchParams(raw)) };
+    const { access_token: token, ...shown } = params;
+    const method = m?.[1] ?? url.pathname;
+    this.calls.push({ method, params: shown, at: this.now() });
+    const fail = (code: number, detail?: string, extra: Record<string, unknown> = {}) => json(res, {
+      error: {
+        error_code: code, error_msg: detail ? `${MESSAGES[code]}: ${detail}` : MESSAGES[code], ...extra,
+        // VK echoes the request's parameters, but never the token.
+        request_params: [{ key: 'method', value: method }, { key: 'oauth', value: '1' }, ...Object.entries(shown).map(([key, value]) => ({ key, value }))],
+      },
+    });
+    if (!m) return fail(3);
+    if (!token) return fail(5, undefined, { error_msg: 'User authorization failed: no access_token passed.' });
+    if (token !== this.token) return fail(5);
+    if (!params.v) return fail(8);
+    const q = this.queued.find((e) => e.left > 0);
+    if (q) {
+      q.left -= 1;
+      if (q.code === 14) return fail(14, undefined, { captcha_sid: '548391021374', captcha_img: 'https://api.vk.com/captcha.php?sid=548391021374&s=1' });
+      return fail(q.code);
+    }
+    if (method === 'messages.send') return this.send(params, fail, res);
+    if (method === 'messages.sendMessageEventAnswer') return json(res, { response: 1 });
+    if (method === 'groups.getById') return json(res, { response: { groups: [{ id: this.groupId, name: 'Conveyor test community', screen_name: `club${this.groupId}`, type: 'group' }], profiles: [] } });
+    return fail(3);
+  }
+
+  private send(p: Record<string, string>, fail: (code: number, detail?: string) => void, res: ServerResponse): void {
+    const peer = p.peer_id ?? p.user_id ?? '';
+    if (!/^-?[0-9]+$/.test(peer)) return fail(100, 'peer_id is undefined');
+    if (p.random_id === undefined) return fail(100, 'random_id is a required parameter');
+    const randomId = Number(p.random_id);
+    if (!Number.isInteger(randomId) || randomId < -2147483648 || randomId > 2147483647) return fail(100, 'random_id is not int32');
+    const text = p.message ?? '';
+    if (!text.trim() && !p.attachment) return fail(100, 'message is empty or invalid');
+    if ([...text].length > MAX_TEXT) return fail(914);
+    let keyboard: Record<string, unknown> | undefined;
+    if (p.keyboard !== undefined) {
+      keyboard = parseKeyboard(p.keyboard);
+      if (!keyboard) return fail(911);
+    }
+    const failure = this.userFailures.get(peer);
+    if (failure) return fail(failure);
+    // VK's duplicate check: the same random_id to the same peer within an hour sends nothing and
+    // answers the first message's id (random_id 0 switches the check off).
+    const key = `${peer}:${randomId}`;
+    const seen = this.byRandomId.get(key);
+    if (randomId !== 0 && seen && this.now() - seen.at < HOUR_MS) return json(res, { response: seen.id });
+    const msg: SentVkMessage = {
+      id: this.nextId++, peer_id: peer, random_id: randomId, message: text, date: Math.floor(this.now() / 1000),
+      ...(keyboard && { keyboard }), ...(p.attachment && { attachment: p.attachment }),
+    };
+    this.messages.push(msg);
+    if (randomId !== 0) this.byRandomId.set(key, { id: msg.id, at: this.now() });
+    if (this.dropAnswers > 0) {
+      this.dropAnswers -= 1;
+      return void res.socket?.destroy();
+    }
+    json(res, { response: msg.id });
+  }
+}
+
+/** A keyboard VK would accept, or undefined (error 911): buttons in rows, known types, labels and payloads in bounds. */
+function parseKeyboard(text: string): Record<string, unknown> | undefined {
+  let kb: { buttons?: unknown; inline?: unknown };
+  try {
+    kb = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!kb || typeof kb !== 'object' || !Array.isArray(kb.buttons)) return undefined;
+  const rows = kb.buttons as unknown[];
+  const inline = kb.inline === true;
+  const [maxRows, maxTotal] = inline ? [6, 10] : [10, 40];
+  if (rows.length > maxRows || rows.some((r) => !Array.isArray(r) || r.length > 5)) return undefined;
+  if ((rows as unknown[][]).flat().length > maxTotal) return undefined;
+  for (const b of (rows as Array<Array<{ action?: Record<string, unknown> }>>).flat()) {
+    const a = b?.action;
+    if (!a || !BUTTON_TYPES.includes(String(a.type))) return undefined;
+    if (['text', 'callback', 'open_link'].includes(String(a.type)) && (typeof a.label !== 'string' || !a.label || [...a.label].length > 40)) return undefined;
+    if (a.type === 'open_link' && typeof a.link !== 'string') return undefined;
+    if (a.payload !== undefined) {
+      if (typeof a.payload !== 'string' || a.payload.length > 255) return undefined;
+      try {
+        JSON.parse(a.payload);
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return kb as Record<string, unknown>;
+}
+
+function json(res: ServerResponse, body: unknown): void {
+  // VK answers errors with HTTP 200 too.
+  send(res, 200, JSON.stringify(body), 'application/json; charset=utf-8');
+}
+
+function send(res: ServerResponse, status: number, body: string, type: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}

@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../app-context.ts';
+
+const TAGS = { type: 'array', items: { type: 'string', minLength: 1, maxLength: 100 } };
+const P = { type: 'object', properties: { project: { type: 'string' } } };
+const C = { type: 'object', properties: { project: { type: 'string' }, id: { type: 'integer', minimum: 1 } } };
+
+/** A project's chatbot audience: contacts with their permanent tags, and the admin inbox. */
+export function contactRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get<{ Params: { project: string }; Querystring: { tag?: string; status?: 'active' | 'unsubscribed' | 'blocked'; limit?: number; after?: number } }>(
+    '/api/v1/projects/:project/contacts',
+    {
+      schema: {
+        tags: ['funnels'], summary: 'Contacts (one per person and platform across the project\'s bots), by tag or status', params: P,
+        querystring: { type: 'object', additionalProperties: false, properties: {
+          tag: { type: 'string' }, status: { enum: ['active', 'unsubscribed', 'blocked'] },
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, after: { type: 'integer', minimum: 0 },
+        } },
+      },
+    },
+    async (req) => ({
+      contacts: await ctx.projects.get(req.params.project).store.contacts.listContacts({
+        tag: req.query.tag, status: req.query.status, limit: req.query.limit ?? 100, afterId: req.query.after,
+      }),
+    }),
+  );
+
+  app.get<{ Params: { project: string; id: number } }>(
+    '/api/v1/projects/:project/contacts/:id',
+    { schema: { tags: ['funnels'], summary: 'A contact: tags, variables, bots and status, and the funnels they are in', params: C } },
+    async (req, reply) => {
+      const store = ctx.projects.get(req.params.project).store.contacts;
+      const contact = await store.getContact(req.params.id);
+      if (!contact) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `contact ${req.params.id} not found` });
+      return { contact, funnels: await store.liveTasksOf(contact.id) };
+    },
+  );
+
+  app.post<{ Params: { project: string; id: number }; Body: { add?: string[]; remove?: string[] } }>(
+    '/api/v1/projects/:project/contacts/:id/tags',
+    {
+      schema: {
+        tags: ['funnels'], summary: 'Add or remove tags by hand (e.g. undo a manager\'s wrong trigger)', params: C,
+        body: { type: 'object', additionalProperties: false, properties: { add: TAGS, remove: TAGS } },
+      },
+    },
+    async (req, reply) => {
+      const store = ctx.projects.get(req.params.project).store.contacts;
+      if (!(await store.getContact(req.params.id))) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `contact ${req.params.id} not found` });
+      if (req.body.remove?.length) await store.removeTags(req.params.id, req.body.remove);
+      const tags = req.body.add?.length ? await store.addTags(req.params.id, req.body.add, Date.now()) : (await store.getContact(req.params.id))!.tags;
+      return { tags };
+    },
+  );
+
+  app.get<{ Params: { project: string }; Querystring: { limit?: number } }>(
+    '/api/v1/projects/:project/admin-inbox',
+    {
+      schema: {
+        tags: ['funnels'], summary: 'Admin notes: refused duplicate triggers, send errors, notes from funnels (newest first)', params: P,
+        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+      },
+    },
+    async (req) => ({ notes: await ctx.projects.get(req.params.project).store.contacts.listAdminNotes(req.query.limit ?? 100) }),
+  );
+}

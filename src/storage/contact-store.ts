@@ -1,0 +1,56 @@
+import type { InboundEvent } from '../funnels/inbound-event.ts';
+
+/**
+ * A project's chatbot audience: contacts (one per person and platform, across all bots of the
+ * project), their permanent tags and variables, the inbound events from bots (stored before they are
+ * acknowledged), and the admin inbox. Adapters hold the SQL; see the SQLite one.
+ */
+export interface ContactStore {
+  /** Stores an inbound event unless this bot (connection) stored one with the same id already; true when new. */
+  putInbound(e: InboundEvent, connection: string, raw: unknown): Promise<boolean>;
+  /** Unprocessed events, oldest first. */
+  pendingInbound(limit: number): Promise<Array<{ id: number; connection: string; event: InboundEvent }>>;
+  markInbound(id: number, outcome: string): Promise<void>;
+
+  /** Finds or creates the contact for this person and notes the bot they wrote to; returns it. */
+  touchContact(e: InboundEvent, connection: string): Promise<Contact>;
+  getContact(id: number): Promise<Contact | undefined>;
+  listContacts(filter: { tag?: string; status?: ContactStatus; limit: number; afterId?: number }): Promise<Contact[]>;
+  /** Status in one bot (and the contact's overall status: active if active in any bot). */
+  setBotStatus(contactId: number, connection: string, status: ContactStatus): Promise<void>;
+
+  /** Tags are permanent: only these calls change them. Answers the contact's tags afterwards. */
+  addTags(contactId: number, tags: string[], at: number): Promise<string[]>;
+  removeTags(contactId: number, tags: string[]): Promise<string[]>;
+  setVars(contactId: number, vars: Record<string, unknown>): Promise<void>;
+
+  /** Live tasks of the contact (data.contact_id), optionally only in these processes. */
+  liveTasksOf(contactId: number, processes?: string[]): Promise<Array<{ id: number; process: string; nodeId: string; status: string; bot: string | null }>>;
+
+  addAdminNote(note: Omit<AdminNote, 'id'>): Promise<number>;
+  listAdminNotes(limit: number): Promise<AdminNote[]>;
+}
+
+export type ContactStatus = 'active' | 'unsubscribed' | 'blocked';
+
+export interface Contact {
+  id: number;
+  platform: 'telegram' | 'vk';
+  userId: string;
+  name: string | null;
+  username: string | null;
+  status: ContactStatus;
+  tags: string[];
+  vars: Record<string, unknown>;
+  /** The bots (connection names) the person wrote to, with the chat to answer in and the status there. */
+  bots: Array<{ connection: string; chatId: string; status: ContactStatus; firstSeen: number }>;
+  createdAt: number;
+}
+
+export interface AdminNote {
+  id: number;
+  at: number;
+  kind: 'duplicate_trigger' | 'send_error' | 'stuck' | 'paid_not_entered' | 'note';
+  contactId: number | null;
+  text: string;
+}

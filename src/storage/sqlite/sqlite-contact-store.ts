@@ -1,0 +1,120 @@
+import type Database from 'better-sqlite3';
+import type { InboundEvent } from '../../funnels/inbound-event.ts';
+import type { AdminNote, Contact, ContactStatus, ContactStore } from '../contact-store.ts';
+import type { WriteQueue } from './write-queue.ts';
+
+interface ContactRow { id: number; platform: 'telegram' | 'vk'; user_id: string; name: string | null; username: string | null; status: ContactStatus; vars: string; created_at: number }
+
+/** Contacts, tags, inbound events and the admin inbox in the project's SQLite file. */
+export class SqliteContactStore implements ContactStore {
+  constructor(private readonly db: Database.Database, private readonly writes: WriteQueue) {}
+
+  putInbound(e: InboundEvent, connection: string, raw: unknown): Promise<boolean> {
+    return this.writes.run(() => this.db.prepare(`INSERT INTO inbound (event_id, connection, event, raw, received_at)
+      VALUES (?, ?, ?, ?, ?) ON CONFLICT (connection, event_id) DO NOTHING`).run(e.eventId, connection, JSON.stringify(e), JSON.stringify(raw ?? null), Date.now()).changes > 0);
+  }
+
+  async pendingInbound(limit: number) {
+    const rows = this.db.prepare('SELECT id, connection, event FROM inbound WHERE processed_at IS NULL ORDER BY id LIMIT ?').all(limit) as
+      Array<{ id: number; connection: string; event: string }>;
+    return rows.map((r) => ({ id: r.id, connection: r.connection, event: JSON.parse(r.event) as InboundEvent }));
+  }
+
+  async markInbound(id: number, outcome: string): Promise<void> {
+    await this.writes.run(() => this.db.prepare('UPDATE inbound SET processed_at = ?, outcome = ? WHERE id = ?').run(Date.now(), outcome, id));
+  }
+
+  async touchContact(e: InboundEvent, connection: string): Promise<Contact> {
+    const id = await this.writes.run(() => {
+      const now = Date.now();
+      const row = this.db.prepare(`INSERT INTO contacts (platform, user_id, name, username, status, vars, created_at, updated_at)
+        VALUES (?, ?, ?, ?, 'active', '{}', ?, ?)
+        ON CONFLICT (platform, user_id) DO UPDATE SET name = coalesce(excluded.name, name), username = coalesce(excluded.username, username), updated_at = excluded.updated_at
+        RETURNING id`).get(e.platform, e.userId, e.name ?? null, e.username ?? null, now, now) as { id: number };
+      this.db.prepare(`INSERT INTO contact_bots (contact_id, connection, chat_id, status, first_seen) VALUES (?, ?, ?, 'active', ?)
+        ON CONFLICT (contact_id, connection) DO UPDATE SET chat_id = excluded.chat_id`).run(row.id, connection, e.chatId, now);
+      return row.id;
+    });
+    return (await this.getContact(id))!;
+  }
+
+  async getContact(id: number): Promise<Contact | undefined> {
+    const r = this.db.prepare('SELECT * FROM contacts WHERE id = ?').get(id) as ContactRow | undefined;
+    return r && this.hydrate(r);
+  }
+
+  async listContacts(f: { tag?: string; status?: ContactStatus; limit: number; afterId?: number }): Promise<Contact[]> {
+    const where = ['c.id > ?'];
+    const args: unknown[] = [f.afterId ?? 0];
+    if (f.tag) (where.push('EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag = ?)'), args.push(f.tag));
+    if (f.status) (where.push('c.status = ?'), args.push(f.status));
+    const rows = this.db.prepare(`SELECT c.* FROM contacts c WHERE ${where.join(' AND ')} ORDER BY c.id LIMIT ?`).all(...args, f.limit) as ContactRow[];
+    return rows.map((r) => this.hydrate(r));
+  }
+
+  async setBotStatus(contactId: number, connection: string, status: ContactStatus): Promise<void> {
+    await this.writes.run(() => {
+      this.db.prepare('UPDATE contact_bots SET status = ? WHERE contact_id = ? AND connection = ?').run(status, contactId, connection);
+      // Active if active in any bot; else the latest reason (blocked wins over unsubscribed).
+      const statuses = (this.db.prepare('SELECT status FROM contact_bots WHERE contact_id = ?').all(contactId) as Array<{ status: ContactStatus }>).map((r) => r.status);
+      const overall: ContactStatus = statuses.includes('active') ? 'active' : statuses.includes('blocked') ? 'blocked' : 'unsubscribed';
+      this.db.prepare('UPDATE contacts SET status = ?, updated_at = ? WHERE id = ?').run(overall, Date.now(), contactId);
+    });
+  }
+
+  async addTags(contactId: number, tags: string[], at: number): Promise<string[]> {
+    await this.writes.run(() => {
+      const put = this.db.prepare('INSERT INTO contact_tags (contact_id, tag, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+      for (const t of tags) put.run(contactId, t, at);
+    });
+    return this.tagsOf(contactId);
+  }
+
+  async removeTags(contactId: number, tags: string[]): Promise<string[]> {
+    await this.writes.run(() => {
+      const del = this.db.prepare('DELETE FROM contact_tags WHERE contact_id = ? AND tag = ?');
+      for (const t of tags) del.run(contactId, t);
+    });
+    return this.tagsOf(contactId);
+  }
+
+  async setVars(contactId: number, vars: Record<string, unknown>): Promise<void> {
+    await this.writes.run(() => {
+      const row = this.db.prepare('SELECT vars FROM contacts WHERE id = ?').get(contactId) as { vars: string } | undefined;
+      if (!row) return;
+      const merged = { ...JSON.parse(row.vars), ...vars };
+      for (const [k, v] of Object.entries(vars)) if (v === null) delete merged[k];
+      this.db.prepare('UPDATE contacts SET vars = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(merged), Date.now(), contactId);
+    });
+  }
+
+  async liveTasksOf(contactId: number, processes?: string[]) {
+    const rows = this.db.prepare(`SELECT id, process, node_id, status, json_extract(data, '$.bot') AS bot FROM tasks
+      WHERE json_extract(data, '$.contact_id') = ? AND alive = 1`).all(contactId) as Array<{ id: number; process: string; node_id: string; status: string; bot: string | null }>;
+    return rows.filter((r) => !processes || processes.includes(r.process)).map((r) => ({ id: r.id, process: r.process, nodeId: r.node_id, status: r.status, bot: r.bot }));
+  }
+
+  addAdminNote(n: Omit<AdminNote, 'id'>): Promise<number> {
+    return this.writes.run(() => Number(this.db.prepare('INSERT INTO admin_inbox (at, kind, contact_id, text) VALUES (?, ?, ?, ?)').run(n.at, n.kind, n.contactId, n.text).lastInsertRowid));
+  }
+
+  async listAdminNotes(limit: number): Promise<AdminNote[]> {
+    const rows = this.db.prepare('SELECT id, at, kind, contact_id, text FROM admin_inbox ORDER BY id DESC LIMIT ?').all(limit) as
+      Array<{ id: number; at: number; kind: AdminNote['kind']; contact_id: number | null; text: string }>;
+    return rows.map((r) => ({ id: r.id, at: r.at, kind: r.kind, contactId: r.contact_id, text: r.text }));
+  }
+
+  private tagsOf(contactId: number): string[] {
+    return (this.db.prepare('SELECT tag FROM contact_tags WHERE contact_id = ? ORDER BY added_at, tag').all(contactId) as Array<{ tag: string }>).map((r) => r.tag);
+  }
+
+  private hydrate(r: ContactRow): Contact {
+    const bots = this.db.prepare('SELECT connection, chat_id, status, first_seen FROM contact_bots WHERE contact_id = ? ORDER BY first_seen').all(r.id) as
+      Array<{ connection: string; chat_id: string; status: ContactStatus; first_seen: number }>;
+    return {
+      id: r.id, platform: r.platform, userId: r.user_id, name: r.name, username: r.username, status: r.status,
+      tags: this.tagsOf(r.id), vars: JSON.parse(r.vars), createdAt: r.created_at,
+      bots: bots.map((b) => ({ connection: b.connection, chatId: b.chat_id, status: b.status, firstSeen: b.first_seen })),
+    };
+  }
+}

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeTelegram } from '../src/connectors/telegram/fake-telegram.ts';
+import { FakeVk } from '../src/connectors/vk/fake-vk.ts';
+import { startTestServer, type TestServer } from './support/conveyor.ts';
+
+let s: TestServer;
+const vk = new FakeVk();
+let hook: string;
+
+beforeAll(async () => {
+  const [server, vkUrl] = await Promise.all([startTestServer({ masterKey: 'k' }), vk.start()]);
+  s = server;
+  hook = `${s.url}/hooks/vk/default/open-bot`;
+  const saved = await s.api('PUT', '/api/v1/projects/default/connections/vk/open-bot', { settings: {
+    access_token: vk.token, group_id: vk.groupId, secret: vk.secret, confirmation: vk.confirmation, api_url: vkUrl,
+  } });
+  expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+  const welcome = await s.deploy({
+    name: 'welcome',
+    triggers: [{ on: 'message', match: { mode: 'meaning', value: ['хочу подробнее', 'старт'] }, tags_absent: ['bought'] }],
+    nodes: {
+      hello: { type: 'chat.send', text: 'Привет! Как вас зовут?', next: 'ask', on_unreachable: 'gone' },
+      ask: { type: 'chat.wait_reply', timeout: '1h', save_to: 'answer', next: 'answered', on_timeout: 'silent' },
+      answered: { type: 'tags.add', tags: ['wrote_name'], next: 'thanks' },
+      thanks: { type: 'chat.send', text: 'Спасибо, {{answer}}!', next: 'done' },
+      done: { type: 'final' }, silent: { type: 'final' }, gone: { type: 'final' },
+    },
+  });
+  expect(welcome.status, JSON.stringify(welcome.body)).toBeLessThan(300);
+  const paid = await s.deploy({
+    name: 'paid',
+    triggers: [{ on: 'operator_message', match: { mode: 'exact', value: 'оплатил' }, stop: 'all', once: 'bought' }],
+    nodes: {
+      link: { type: 'chat.send', text: 'Ваша ссылка на курс: https://t.me/paid_bot?start=c{{contact_id}}', next: 'note' },
+      note: { type: 'admin.notify', text: 'Оплата: контакт {{contact_id}}', next: 'end' },
+      end: { type: 'final' },
+    },
+  });
+  expect(paid.status, JSON.stringify(paid.body)).toBeLessThan(300);
+});
+afterAll(async () => {
+  await s.stop();
+  await vk.close();
+});
+
+const say = (from: number, text: string) => vk.deliver(hook, vk.callbackBody('message_new', vk.messageNewObject(from, text)));
+const operator = (to: number, text: string) => vk.deliver(hook, vk.callbackBody('message_reply', { id: 900, date: 0, peer_id: to, from_id: -vk.groupId, out: 1, text }));
+const sentTo = (peer: number) => vk.messages.filter((m) => m.peer_id === String(peer)).map((m) => m.message);
+const contactOf = async (userId: number) => (await s.api('GET', '/api/v1/projects/default/contacts?limit=1000')).body.contacts.find((c: any) => c.userId === String(userId));
+
+describe('chatbot funnels in a VK community', () => {
+  it('refuses a funnel whose trigger rule is broken, naming the field', async () => {
+    const res = await s.deploy({ name: 'broken', triggers: [{ on: 'message', match: { mode: 'regex', value: ['ok', '[a-'] } }], nodes: { e: { type: 'final' } } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ path: 'triggers[0].match.value[1]', message: expect.stringMatching(/bad regular expression/) })]);
+    const unknown = await s.deploy({ name: 'broken', triggers: [{ on: 'sometimes' }], nodes: { e: { type: 'final' } } });
+    expect(unknown.body.errors).toEqual([expect.objectContaining({ path: 'triggers[0].on' })]);
+  });
+
+  it('answers VK\'s confirmation and refuses calls without the secret', async () => {
+    expect(await vk.deliver(hook, vk.callbackBody('confirmation'))).toEqual({ status: 200, text: vk.confirmation });
+    expect((await vk.deliver(hook, vk.callbackBody('message_new', vk.messageNewObject(5, 'старт'), { secret: 'wrong' }))).status).toBe(403);
+    expect((await vk.deliver(`${s.url}/hooks/vk/default/nope`, vk.callbackBody('confirmation'))).status).toBe(404);
+  });
+
+  it('a message by meaning starts the funnel; the reply resumes it and tags the person', async () => {
+    expect(await say(1001, 'Здравствуйте! Хочу подробнее узнать 🙂')).toEqual({ status: 200, text: 'ok' });
+    await s.until(async () => sentTo(1001).length >= 1);
+    expect(sentTo(1001)).toEqual(['Привет! Как вас зовут?']);
+    await say(1001, 'Анна');
+    await s.until(async () => sentTo(1001).length >= 2);
+    expect(sentTo(1001)[1]).toBe('Спасибо, Анна!');
+    const c = await contactOf(1001);
+    expect(c).toMatchObject({ platform: 'vk', status: 'active', tags: ['wrote_name'], bots: [expect.objectContaining({ connection: 'open-bot', chatId: '1001' })] });
+    await say(1001, 'как дела'); // no trigger matches: nothing is sent
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sentTo(1001)).toHaveLength(2);
+  });
+
+  it('the operator\'s code word stops the person\'s funnels, sends the link once and refuses a repeat', async () => {
+    await say(1002, 'старт');
+    await s.until(async () => sentTo(1002).length >= 1);
+    const before = await contactOf(1002);
+    const welcomeTask = (await s.api('GET', `/api/v1/projects/default/contacts/${before.id}`)).body.funnels[0];
+    expect(welcomeTask).toMatchObject({ process: 'welcome', status: 'waiting', nodeId: 'ask' });
+
+    await operator(1002, 'Оплатил!');
+    await s.until(async () => sentTo(1002).length >= 2);
+    expect(sentTo(1002)[1]).toBe(`Ваша ссылка на курс: https://t.me/paid_bot?start=c${before.id}`);
+    expect((await s.task(welcomeTask.id)).task.status).toBe('cancelled');
+    expect((await contactOf(1002)).tags).toEqual(['bought']);
+
+    await operator(1002, 'оплатил');
+    const inbox = await s.until(async () => {
+      const notes = (await s.api('GET', '/api/v1/projects/default/admin-inbox')).body.notes;
+      return notes.some((n: any) => n.kind === 'duplicate_trigger') && notes;
+    });
+    expect(inbox.find((n: any) => n.kind === 'duplicate_trigger').text).toMatch(/paid: trigger for .* refused: already ran \(tag "bought"\)/);
+    expect(inbox.some((n: any) => n.text === `Оплата: контакт ${before.id}`)).toBe(true);
+    expect(sentTo(1002)).toHaveLength(2);
+    // A person who bought never gets the open funnel again.
+    await say(1002, 'старт');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sentTo(1002)).toHaveLength(2);
+  });
+
+  it('tags are permanent: blocking the bot changes the status, not the tags; an admin can remove them', async () => {
+    await vk.deliver(hook, vk.callbackBody('message_deny', { user_id: 1002 }));
+    const c = await s.until(async () => {
+      const x = await contactOf(1002);
+      return x.status === 'blocked' && x;
+    });
+    expect(c.tags).toEqual(['bought']);
+    expect((await s.api('GET', '/api/v1/projects/default/contacts?tag=bought')).body.contacts.map((x: any) => x.userId)).toEqual(['1002']);
+    const undone = await s.api('POST', `/api/v1/projects/default/contacts/${c.id}/tags`, { remove: ['bought'] });
+    expect(undone.body).toEqual({ tags: [] });
+  });
+});
+
+describe('Telegram bots by webhook: one contact across the project\'s bots', () => {
+  const openBot = new FakeTelegram('111111:OpenBotToken_abcdefghijklmnop');
+  const paidBot = new FakeTelegram('222222:PaidBotToken_abcdefghijklmnop');
+  afterAll(async () => Promise.all([openBot.close(), paidBot.close()]));
+
+  it('sets the webhook, checks its secret, and starts the paid product on entering the paid bot', async () => {
+    for (const [name, bot] of [['open-tg', openBot], ['paid-tg', paidBot]] as const) {
+      const url = await bot.start();
+      expect((await s.api('PUT', `/api/v1/projects/default/connections/telegram/${name}`, { settings: { bot_token: bot.token, api_url: url } })).status).toBe(200);
+      const hooked = await s.api('POST', `/api/v1/projects/default/connections/telegram/${name}/webhook`);
+      expect(hooked.body).toEqual({ url: `${s.url}/hooks/telegram/default/${name}` });
+    }
+    await s.deploy({
+      name: 'paid-entry',
+      triggers: [{ on: 'start', bots: ['paid-tg'], once: 'entered_paid' }],
+      nodes: {
+        bought: { type: 'tags.add', tags: ['bought'], next: 'stop' },
+        stop: { type: 'funnel.stop', scope: 'all', next: 'welcome' },
+        welcome: { type: 'chat.send', text: 'Добро пожаловать в курс, {{name}}!', protect_content: true, next: 'end' },
+        end: { type: 'final' },
+      },
+    });
+    await s.deploy({
+      name: 'open-funnel',
+      triggers: [{ on: 'start', bots: ['open-tg'], tags_absent: ['bought'] }],
+      nodes: { hi: { type: 'chat.send', text: 'Привет из открытого бота', next: 'wait' }, wait: { type: 'chat.wait_reply', timeout: '2d', next: 'end', on_timeout: 'end' }, end: { type: 'final' } },
+    });
+
+    openBot.pushUpdate(openBot.startUpdate(555));
+    await s.until(async () => openBot.messages.length >= 1);
+    expect(openBot.messages.map((m) => [m.chat_id, m.text])).toEqual([['555', 'Привет из открытого бота']]);
+
+    paidBot.pushUpdate(paidBot.startUpdate(555, 'c1'));
+    await s.until(async () => paidBot.messages.length >= 1);
+    expect(paidBot.messages[0]).toMatchObject({ chat_id: '555', protect_content: true });
+    const contacts = (await s.api('GET', '/api/v1/projects/default/contacts?limit=1000')).body.contacts.filter((c: any) => c.platform === 'telegram');
+    expect(contacts).toHaveLength(1); // the same Telegram id in both bots is one contact
+    expect(contacts[0]).toMatchObject({ userId: '555', tags: ['bought', 'entered_paid'] });
+    expect(contacts[0].bots.map((b: any) => b.connection)).toEqual(['open-tg', 'paid-tg']);
+    const funnels = (await s.api('GET', `/api/v1/projects/default/contacts/${contacts[0].id}`)).body.funnels;
+    expect(funnels).toEqual([]); // the open funnel was stopped when the person entered the paid bot
+
+    const forged = await fetch(`${s.url}/hooks/telegram/default/paid-tg`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'guess' }, body: JSON.stringify(paidBot.startUpdate(666, 'c1')),
+    });
+    expect(forged.status).toBe(403);
+  });
+});
