@@ -122,7 +122,7 @@ describe('Telegram bots by webhook: one contact across the project\'s bots', () 
   const paidBot = new FakeTelegram('222222:PaidBotToken_abcdefghijklmnop');
   afterAll(async () => Promise.all([openBot.close(), paidBot.close()]));
 
-  it('sets the webhook, checks its secret, and starts the paid product on entering the paid bot', async () => {
+  it('sets the webhook, checks its secret; a personal link starts the paid product only for its person', async () => {
     for (const [name, bot] of [['open-tg', openBot], ['paid-tg', paidBot]] as const) {
       const url = await bot.start();
       expect((await s.api('PUT', `/api/v1/projects/default/connections/telegram/${name}`, { settings: { bot_token: bot.token, api_url: url } })).status).toBe(200);
@@ -131,30 +131,47 @@ describe('Telegram bots by webhook: one contact across the project\'s bots', () 
     }
     await s.deploy({
       name: 'paid-entry',
-      triggers: [{ on: 'start', bots: ['paid-tg'], once: 'entered_paid' }],
+      triggers: [{ on: 'start', bots: ['paid-tg'], paid_link: true, once: 'entered_paid' }],
       nodes: {
         bought: { type: 'tags.add', tags: ['bought'], next: 'stop' },
         stop: { type: 'funnel.stop', scope: 'all', next: 'welcome' },
-        welcome: { type: 'chat.send', text: 'Добро пожаловать в курс, {{name}}!', protect_content: true, next: 'end' },
+        welcome: { type: 'chat.send', text: 'Добро пожаловать в курс {{product}}!', protect_content: true, next: 'end' },
         end: { type: 'final' },
       },
     });
     await s.deploy({
       name: 'open-funnel',
       triggers: [{ on: 'start', bots: ['open-tg'], tags_absent: ['bought'] }],
-      nodes: { hi: { type: 'chat.send', text: 'Привет из открытого бота', next: 'wait' }, wait: { type: 'chat.wait_reply', timeout: '2d', next: 'end', on_timeout: 'end' }, end: { type: 'final' } },
+      nodes: {
+        link: { type: 'link.paid', bot_username: '@paid_course_bot', product: 'course1', next: 'hi' },
+        hi: { type: 'chat.send', text: 'Привет! Ваша личная ссылка на курс: {{paid_link}}', next: 'wait' },
+        wait: { type: 'chat.wait_reply', timeout: '2d', next: 'end', on_timeout: 'end' },
+        end: { type: 'final' },
+      },
     });
 
     openBot.pushUpdate(openBot.startUpdate(555));
     await s.until(async () => openBot.messages.length >= 1);
-    expect(openBot.messages.map((m) => [m.chat_id, m.text])).toEqual([['555', 'Привет из открытого бота']]);
+    const payload = /start=([A-Za-z0-9_-]+)$/.exec(openBot.messages[0].text)![1];
+    expect(payload.length).toBeLessThanOrEqual(64);
+    expect(openBot.messages[0].chat_id).toBe('555');
 
-    paidBot.pushUpdate(paidBot.startUpdate(555, 'c1'));
+    // Someone else enters with the forwarded link: nothing starts, the admin inbox says why.
+    paidBot.pushUpdate(paidBot.startUpdate(666, payload));
+    paidBot.pushUpdate(paidBot.startUpdate(777, payload.slice(0, -1) + (payload.endsWith('A') ? 'B' : 'A')));
+    const notes = await s.until(async () => {
+      const n = (await s.api('GET', '/api/v1/projects/default/admin-inbox')).body.notes.filter((x: any) => /paid-entry/.test(x.text));
+      return n.length >= 2 && n;
+    });
+    expect(notes.map((n: any) => n.text)).toEqual(expect.arrayContaining([expect.stringMatching(/the personal link of contact #\d+ \(forwarded\?\)/), expect.stringMatching(/not a valid personal link/)]));
+
+    paidBot.pushUpdate(paidBot.startUpdate(555, payload));
     await s.until(async () => paidBot.messages.length >= 1);
-    expect(paidBot.messages[0]).toMatchObject({ chat_id: '555', protect_content: true });
-    const contacts = (await s.api('GET', '/api/v1/projects/default/contacts?limit=1000')).body.contacts.filter((c: any) => c.platform === 'telegram');
+    expect(paidBot.messages).toHaveLength(1);
+    expect(paidBot.messages[0]).toMatchObject({ chat_id: '555', text: 'Добро пожаловать в курс course1!', protect_content: true });
+    const contacts = (await s.api('GET', '/api/v1/projects/default/contacts?limit=1000')).body.contacts.filter((c: any) => c.userId === '555');
     expect(contacts).toHaveLength(1); // the same Telegram id in both bots is one contact
-    expect(contacts[0]).toMatchObject({ userId: '555', tags: ['bought', 'entered_paid'] });
+    expect(contacts[0]).toMatchObject({ platform: 'telegram', tags: ['bought', 'entered_paid'] });
     expect(contacts[0].bots.map((b: any) => b.connection)).toEqual(['open-tg', 'paid-tg']);
     const funnels = (await s.api('GET', `/api/v1/projects/default/contacts/${contacts[0].id}`)).body.funnels;
     expect(funnels).toEqual([]); // the open funnel was stopped when the person entered the paid bot

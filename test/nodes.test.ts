@@ -24,7 +24,7 @@ function ctx(node: Record<string, unknown>, data: Record<string, unknown> = {}, 
     services: { runCode: (src, input, limits) => sandbox.run(src, input, limits), http: createHttpClient() },
     connections: new MemoryConnections(), slowDown: () => {}, dedupe: { claim: async () => null, merged: async () => {} },
     deadLetters: { append: async () => {} },
-    contacts: undefined as never, cancelTask: async () => false,
+    contacts: undefined as never, cancelTask: async () => false, sign: (v: string) => `sig-${v.length}`,
   };
 }
 const run = (node: Record<string, unknown>, data?: Record<string, unknown>, now?: number) => types[node.type as string].run(ctx(node, data, now)) as Outcome;

@@ -40,6 +40,8 @@ export interface NodeContext {
   connections: import('../connectors/connector.ts').ConnectionAccess;
   /** The project's chatbot contacts, tags and admin inbox (funnel nodes). */
   contacts: import('../storage/contact-store.ts').ContactStore;
+  /** A short signature (HMAC with the server's secret, per project) for links a person must not forge. */
+  sign(value: string): string;
   /** Cancels another live task of the project (stopping a person's other funnels); false if it had ended. */
   cancelTask(taskId: number): Promise<boolean>;
   /** The project's dead-letter CSV (the dead_letter node). */

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ProcessDefinition, ProcessVersion } from '../model/process-definition.ts';
 import { StaleTaskError, type ProjectStore } from '../storage/project-store.ts';
@@ -7,9 +7,8 @@ import { render as renderTemplate } from '../util/template.ts';
 import type { NodeRegistry } from './node-registry.ts';
 import type { NodeContext, NodeServices, Outcome, Spawn } from './node-type.ts';
 import { Step } from './step.ts';
-import type { CreateResult, HistoryEntry, NewTask, TaskData, TaskRecord } from './task.ts';
-import { isAlive } from './task.ts';
-import { DEDUPE_KEEP, TaskError, type EngineOptions } from './engine-options.ts';
+import type { CreateResult, NewTask, TaskData, TaskRecord } from './task.ts';
+import { TaskError, type EngineOptions } from './engine-options.ts';
 import { Pacer } from './pacer.ts';
 import type { ProjectConnections } from '../connectors/project-connections.ts';
 import type { DeadLetters } from '../projects/dead-letters.ts';
@@ -50,6 +49,11 @@ export abstract class TaskRunner {
   abstract callbackUrl(taskId: number): string;
   /** Delivers a callback that came before the task reached its wait. */
   protected abstract deliverInbox(taskId: number): Promise<void>;
+  /** A 12-character signature of `value` for this project (links, deep-link payloads). */
+  sign(value: string): string {
+    return createHmac('sha256', this.opts.callbackSecret).update(`${this.project}:sign:${value}`).digest('base64url').slice(0, 12);
+  }
+
   /** Cancels a task (ProjectEngine.cancel). */
   protected abstract cancelTask(taskId: number): Promise<unknown>;
   /** Forgets what outlived its retention (ended tasks, dedupe keys); runs every minute. */
@@ -216,6 +220,7 @@ export abstract class TaskRunner {
       slowDown: (key, ms) => this.pacer.slowDown(key, ms),
       deadLetters: this.deadLetters,
       contacts: this.store.contacts,
+      sign: (value) => this.sign(value),
       cancelTask: async (id) => {
         try {
           await this.cancelTask(id);

@@ -4,6 +4,7 @@ import type { Contact } from '../storage/contact-store.ts';
 import type { InboundEvent } from './inbound-event.ts';
 import { matchText } from './trigger-match.ts';
 import { triggerApplies, type TriggerDefinition } from './trigger.ts';
+import { readPaidPayload } from './paid-link.ts';
 
 /** The node type that waits for the person's next message (see nodes/wait-reply.ts). */
 export const WAIT_REPLY = 'chat.wait_reply';
@@ -82,7 +83,18 @@ export class FunnelRuntime {
       for (const t of triggers) {
         const verdict = this.applies(t, e, connection, contact);
         if (verdict === 'no') continue;
-        did.push(await this.fire(name, t, e, connection, contact, verdict));
+        let extra: Record<string, unknown> = {};
+        if (t.paid_link) {
+          const link = readPaidPayload(e.payload, (v) => this.engine.sign(v));
+          if (!link || link.contactId !== contact.id) {
+            const text = `${name}: ${label(contact)} entered with ${link ? `the personal link of contact #${link.contactId} (forwarded?)` : 'a link that is not a valid personal link'}: nothing started`;
+            await contacts.addAdminNote({ at: Date.now(), kind: 'note', contactId: contact.id, text });
+            did.push(text);
+            break;
+          }
+          extra = { product: link.product };
+        }
+        did.push(await this.fire(name, t, e, connection, contact, verdict, extra));
         break; // one start per funnel per event
       }
     }
@@ -100,7 +112,7 @@ export class FunnelRuntime {
     }
   }
 
-  private async fire(process: string, t: TriggerDefinition, e: InboundEvent, connection: string, contact: Contact, verdict: 'yes' | 'already_ran'): Promise<string> {
+  private async fire(process: string, t: TriggerDefinition, e: InboundEvent, connection: string, contact: Contact, verdict: 'yes' | 'already_ran', extra: Record<string, unknown> = {}): Promise<string> {
     const contacts = this.engine.store.contacts;
     if (verdict === 'already_ran') {
       const text = `${process}: trigger for ${label(contact)} refused: already ran (tag "${t.once}")`;
@@ -117,7 +129,7 @@ export class FunnelRuntime {
     }
     const data = {
       contact_id: contact.id, platform: e.platform, bot: connection, chat_id: e.chatId, user_id: e.userId,
-      name: contact.name, text: e.text ?? null, payload: e.payload ?? null, event: e.kind, tags: contact.tags,
+      name: contact.name, text: e.text ?? null, payload: e.payload ?? null, event: e.kind, tags: contact.tags, ...extra,
     };
     const [res] = await this.engine.createTasks(process, [{ ref: `contact-${contact.id}`, data }]);
     if (!res.created) {

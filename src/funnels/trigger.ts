@@ -21,6 +21,8 @@ export interface TriggerDefinition {
   /** Date-time window (ISO) in which the trigger is active. */
   from?: string;
   to?: string;
+  /** Only a signed personal link of this very person (made by `link.paid`); the task gets `product`. */
+  paid_link?: boolean;
   /** Stop the contact's other funnels first: in this bot, or in all bots of the project. */
   stop?: 'bot' | 'all';
 }
@@ -53,6 +55,7 @@ export const TRIGGERS_SCHEMA = {
       from: { type: 'string', format: 'date-time' },
       to: { type: 'string', format: 'date-time' },
       stop: { enum: ['bot', 'all'] },
+      paid_link: { type: 'boolean', description: 'Fire only for a signed personal link (link.paid) of the person who enters.' },
     },
   },
 };

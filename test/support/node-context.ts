@@ -54,6 +54,6 @@ export function nodeContext(node: Record<string, unknown>, opts: ContextOptions 
     slowDown: (key, ms) => opts.slowed?.push({ key, ms }),
     dedupe: { claim: async () => null, merged: async () => {} },
     deadLetters: { append: async () => {} },
-    contacts: undefined as never, cancelTask: async () => false,
+    contacts: undefined as never, cancelTask: async () => false, sign: (v: string) => `sig-${v.length}`,
   };
 }

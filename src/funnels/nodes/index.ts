@@ -1,8 +1,9 @@
 import type { NodeType } from '../../engine/node-type.ts';
 import { chatSendNode } from './chat-send.ts';
 import { adminNotifyNode, funnelStopNode } from './funnel-stop.ts';
+import { paidLinkNode } from './paid-link.ts';
 import { tagsAddNode, tagsCheckNode, tagsRemoveNode } from './tags.ts';
 import { waitReplyNode } from './wait-reply.ts';
 
 /** Funnel steps: they act on the person of a task started by a bot trigger. */
-export const funnelNodeTypes: NodeType[] = [chatSendNode, waitReplyNode, tagsAddNode, tagsRemoveNode, tagsCheckNode, funnelStopNode, adminNotifyNode];
+export const funnelNodeTypes: NodeType[] = [chatSendNode, waitReplyNode, tagsAddNode, tagsRemoveNode, tagsCheckNode, funnelStopNode, adminNotifyNode, paidLinkNode];
