@@ -182,3 +182,21 @@ describe('Telegram bots by webhook: one contact across the project\'s bots', () 
     expect(forged.status).toBe(403);
   });
 });
+
+describe('a Telegram bot by long polling (no public URL)', () => {
+  const bot = new FakeTelegram('333333:PollBotToken_abcdefghijklmnop');
+  afterAll(() => bot.close());
+
+  it('receives updates by getUpdates and runs the funnel', async () => {
+    const url = await bot.start();
+    await s.deploy({
+      name: 'poll-funnel',
+      triggers: [{ on: 'message', bots: ['poll-tg'], match: { mode: 'contains', value: 'расскажите' } }],
+      nodes: { hi: { type: 'chat.send', text: 'Рассказываю!', next: 'end' }, end: { type: 'final' } },
+    });
+    bot.pushUpdate(bot.messageUpdate(4242, 'Добрый день, расскажите о курсе'));
+    expect((await s.api('PUT', '/api/v1/projects/default/connections/telegram/poll-tg', { settings: { bot_token: bot.token, api_url: url, receive: 'polling' } })).status).toBe(200);
+    await s.until(async () => bot.messages.length >= 1, 15_000);
+    expect(bot.messages.map((m) => [m.chat_id, m.text])).toEqual([['4242', 'Рассказываю!']]);
+  });
+});

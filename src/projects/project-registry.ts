@@ -11,6 +11,7 @@ import { ProjectConnections } from '../connectors/project-connections.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { FunnelRuntime } from '../funnels/funnel-runtime.ts';
+import { BotPollers } from '../funnels/bot-pollers.ts';
 import type { EngineObserver } from '../engine/engine-observer.ts';
 import { SqliteProjectStore, type SqliteOptions } from '../storage/sqlite/sqlite-project-store.ts';
 
@@ -24,6 +25,7 @@ const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export class ProjectRegistry {
   private readonly engines = new Map<string, ProjectEngine>();
   private readonly funnels = new Map<string, FunnelRuntime>();
+  private readonly pollers = new Map<string, BotPollers>();
   private readonly publicIds = new Map<string, { project: string; process: string }>();
 
   private readonly dataDir: string;
@@ -67,6 +69,9 @@ export class ProjectRegistry {
     const funnels = new FunnelRuntime(engine, this.log.child({ project: name, part: 'funnels' }));
     funnels.start();
     this.funnels.set(name, funnels);
+    const pollers = new BotPollers(engine, () => funnels.signal(), this.log.child({ project: name, part: 'bots' }));
+    pollers.start();
+    this.pollers.set(name, pollers);
     this.engines.set(name, engine);
     for (const p of await store.listProcesses()) this.publicIds.set(p.publicId, { project: name, process: p.name });
     return engine;
@@ -124,6 +129,7 @@ export class ProjectRegistry {
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.pollers.values()].map((p) => p.stop()));
     await Promise.all([...this.funnels.values()].map((f) => f.stop()));
     await Promise.all([...this.engines.values()].map((e) => e.stop()));
     await Promise.all([...this.engines.values()].map((e) => e.store.close()));

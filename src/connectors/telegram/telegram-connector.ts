@@ -12,6 +12,7 @@ export const telegramConnector: Connector = {
     properties: {
       bot_token: { type: 'string', pattern: '^[0-9]+:[A-Za-z0-9_-]+$', description: 'The bot\'s token from @BotFather, e.g. 123456:ABC-DEF….' },
       api_url: { type: 'string', pattern: '^https?://', default: TELEGRAM_API_URL, description: 'Bot API server; a local Bot API server or a test fake.' },
+      receive: { enum: ['webhook', 'polling'], description: 'How updates reach funnels: webhook (POST …/connections/telegram/NAME/webhook sets it) or long polling for a machine without a public URL.' },
     },
   },
   secretFields: ['bot_token'],
