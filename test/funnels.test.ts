@@ -115,6 +115,30 @@ describe('chatbot funnels in a VK community', () => {
     const undone = await s.api('POST', `/api/v1/projects/default/contacts/${c.id}/tags`, { remove: ['bought'] });
     expect(undone.body).toEqual({ tags: [] });
   });
+  it('counts people per step, lists the stuck ones for a bulk move, and makes the daily report', async () => {
+    await say(1003, 'старт'); // waits for a reply
+    await s.until(async () => sentTo(1003).length >= 1);
+    const stats = (await s.api('GET', '/api/v1/projects/default/processes/welcome/funnel-stats?stuck_after=0s')).body;
+    const step = (node: string) => stats.steps.find((x: any) => x.node === node);
+    expect(step('ask')).toMatchObject({ now: 1, passed: 3 }); // 1001 answered, 1002 was stopped, 1003 waits
+    expect(step('done')).toMatchObject({ now: 0, passed: 1 }); // ended tasks are not people now
+    expect(stats.stuck.map((x: any) => [x.node, x.status])).toEqual([['ask', 'waiting']]);
+    const moved = await s.api('POST', '/api/v1/projects/default/processes/welcome/move-tasks', { tasks: [stats.stuck[0].task, 999999], to: 'silent' });
+    expect(moved.body.moved).toEqual([stats.stuck[0].task]);
+    expect(moved.body.refused).toEqual([{ task: 999999, reason: 'task 999999 is not in process welcome' }]);
+    const csv = await s.api('GET', '/api/v1/projects/default/processes/welcome/funnel-stats?format=csv');
+    expect(String(csv.body).split('\n')[0]).toBe('node,now,passed,errors');
+
+    await s.api('PUT', '/api/v1/projects/default/config', { message_limit_monthly: 1000 });
+    const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Moscow' });
+    const report = (await s.api('GET', `/api/v1/projects/default/reports/daily?date=${today}&milestones=wrote_name`)).body;
+    expect(report).toMatchObject({ date: today, entered: 3, active: 2, inactive: 1, milestones: { wrote_name: 1 }, boughtAmongNew: 0, boughtTotal: 0 });
+    expect(report.messages.today).toEqual({ welcome: 4, paid: 1 });
+    expect(report.messages).toMatchObject({ month: 5, limit: 1000 });
+    const daily = await s.api('GET', `/api/v1/projects/default/reports/daily?date=${today}&format=csv`);
+    expect(String(daily.body)).toMatch(/^figure,value\ndate,/);
+    expect((await s.api('GET', '/api/v1/projects/default/reports/daily?date=2026-13-45')).status).toBe(400);
+  });
 });
 
 describe('Telegram bots by webhook: one contact across the project\'s bots', () => {

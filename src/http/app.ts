@@ -11,6 +11,7 @@ import { deadLetterRoutes } from './routes/dead-letters.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { contactRoutes } from './routes/contacts.ts';
 import { botHookRoutes } from './routes/bot-hooks.ts';
+import { reportRoutes } from './routes/reports.ts';
 import { processRoutes } from './routes/processes.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { publicRoutes } from './routes/public.ts';
@@ -73,5 +74,6 @@ export async function buildApp(ctx: AppContext, logger: Logger): Promise<Fastify
   alertRoutes(app, ctx);
   contactRoutes(app, ctx);
   botHookRoutes(app, ctx);
+  reportRoutes(app, ctx);
   return app;
 }

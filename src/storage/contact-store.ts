@@ -27,8 +27,26 @@ export interface ContactStore {
   /** Live tasks of the contact (data.contact_id), optionally only in these processes. */
   liveTasksOf(contactId: number, processes?: string[]): Promise<Array<{ id: number; process: string; nodeId: string; status: string; bot: string | null }>>;
 
+  /** The day's figures for the daily report: [from, to) in epoch ms. */
+  dailyFigures(from: number, to: number, milestones: string[], boughtTag: string): Promise<DailyFigures>;
+  /** Messages funnels sent (chat.send steps that succeeded) per process in [from, to). */
+  messagesSent(from: number, to: number): Promise<Record<string, number>>;
+
   addAdminNote(note: Omit<AdminNote, 'id'>): Promise<number>;
   listAdminNotes(limit: number): Promise<AdminNote[]>;
+}
+
+export interface DailyFigures {
+  /** Contacts first seen that day. */
+  entered: number;
+  /** All contacts by status now. */
+  active: number;
+  inactive: number;
+  /** Contacts that got each milestone tag that day. */
+  milestones: Record<string, number>;
+  /** Of the day's new contacts, how many have the bought tag; and all contacts with it. */
+  boughtAmongNew: number;
+  boughtTotal: number;
 }
 
 export type ContactStatus = 'active' | 'unsubscribed' | 'blocked';

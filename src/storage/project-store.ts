@@ -68,6 +68,10 @@ export interface ProjectStore {
   /** Tasks per node for a process (all versions), ended ones included until purged. */
   countByNode(process: string): Promise<Record<string, number>>;
   countByStatus(process: string): Promise<Record<string, number>>;
+  /** For funnel statistics, per node of a process: live tasks there now, tasks that entered it, failures there. */
+  nodeFlow(process: string): Promise<Record<string, { now: number; passed: number; errors: number }>>;
+  /** Live tasks of a process not changed since `before` (people stuck on a step), oldest first. */
+  stuckTasks(process: string, before: number, limit: number): Promise<TaskRecord[]>;
   /** Active tasks due before `until` (backlog, in flight, retrying soon) per process and node. */
   countActiveByNode(until: number): Promise<Array<{ process: string; nodeId: string; count: number }>>;
   /** Earliest runAt among tasks, or null: the scheduler sleeps until then. */

@@ -37,6 +37,8 @@ export const chatSendNode: NodeType = {
     const inner = delegate(ctx);
     if (!inner) return { kind: 'fail', error: `chat.send: the task has no ${ctx.task.data.platform ? `sender for platform "${String(ctx.task.data.platform)}"` : 'platform (it was not started by a bot trigger)'}` };
     const out = await inner.type.run(inner.ctx);
+    // Marked so the daily report can count messages sent per funnel against the monthly limit.
+    if (out.kind === 'go' && out.to === ctx.node.next) out.detail = { ...out.detail, sent: 1 };
     const unreachable = (out.kind === 'go' && out.to === ctx.node.on_unreachable) || (out.kind === 'fail' && /^unreachable/.test(out.error));
     if (unreachable) {
       const contactId = Number(ctx.task.data.contact_id);

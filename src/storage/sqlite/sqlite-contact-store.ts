@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { InboundEvent } from '../../funnels/inbound-event.ts';
-import type { AdminNote, Contact, ContactStatus, ContactStore } from '../contact-store.ts';
+import type { AdminNote, Contact, ContactStatus, ContactStore, DailyFigures } from '../contact-store.ts';
 import type { WriteQueue } from './write-queue.ts';
 
 interface ContactRow { id: number; platform: 'telegram' | 'vk'; user_id: string; name: string | null; username: string | null; status: ContactStatus; vars: string; created_at: number }
@@ -92,6 +92,28 @@ export class SqliteContactStore implements ContactStore {
     const rows = this.db.prepare(`SELECT id, process, node_id, status, json_extract(data, '$.bot') AS bot FROM tasks
       WHERE json_extract(data, '$.contact_id') = ? AND alive = 1`).all(contactId) as Array<{ id: number; process: string; node_id: string; status: string; bot: string | null }>;
     return rows.filter((r) => !processes || processes.includes(r.process)).map((r) => ({ id: r.id, process: r.process, nodeId: r.node_id, status: r.status, bot: r.bot }));
+  }
+
+  async dailyFigures(from: number, to: number, milestones: string[], boughtTag: string): Promise<DailyFigures> {
+    const one = (sql: string, ...args: unknown[]) => (this.db.prepare(sql).get(...args) as { n: number }).n;
+    const tagged = (tag: string) => one('SELECT COUNT(*) AS n FROM contact_tags WHERE tag = ? AND added_at >= ? AND added_at < ?', tag, from, to);
+    return {
+      entered: one('SELECT COUNT(*) AS n FROM contacts WHERE created_at >= ? AND created_at < ?', from, to),
+      active: one("SELECT COUNT(*) AS n FROM contacts WHERE status = 'active'"),
+      inactive: one("SELECT COUNT(*) AS n FROM contacts WHERE status <> 'active'"),
+      milestones: Object.fromEntries(milestones.map((m) => [m, tagged(m)])),
+      boughtAmongNew: one(`SELECT COUNT(*) AS n FROM contacts c JOIN contact_tags t ON t.contact_id = c.id AND t.tag = ?
+        WHERE c.created_at >= ? AND c.created_at < ?`, boughtTag, from, to),
+      boughtTotal: one('SELECT COUNT(*) AS n FROM contact_tags WHERE tag = ?', boughtTag),
+    };
+  }
+
+  async messagesSent(from: number, to: number): Promise<Record<string, number>> {
+    // A chat.send step that succeeded is an 'entered' entry whose `from` node is a chat.send node; the
+    // history keeps the exchange, so count entries with a response from the platform.
+    const rows = this.db.prepare(`SELECT t.process AS process, COUNT(*) AS n FROM history h JOIN tasks t ON t.id = h.task_id
+      WHERE h.at >= ? AND h.at < ? AND h.event = 'entered' AND json_extract(h.detail, '$.sent') = 1 GROUP BY t.process`).all(from, to) as Array<{ process: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.process, r.n]));
   }
 
   addAdminNote(n: Omit<AdminNote, 'id'>): Promise<number> {

@@ -334,6 +334,25 @@ export class SqliteProjectStore implements ProjectStore {
     return Object.fromEntries(rows.map((r) => [r.node_id, r.n]));
   }
 
+  async nodeFlow(process: string): Promise<Record<string, { now: number; passed: number; errors: number }>> {
+    const rows = this.db.prepare(`SELECT h.node_id AS node, h.event AS event, COUNT(*) AS n FROM history h JOIN tasks t ON t.id = h.task_id
+      WHERE t.process = ? AND h.event IN ('entered', 'failed') GROUP BY h.node_id, h.event`).all(process) as Array<{ node: string; event: string; n: number }>;
+    const out: Record<string, { now: number; passed: number; errors: number }> = {};
+    const live = this.db.prepare('SELECT node_id AS node, COUNT(*) AS n FROM tasks WHERE process = ? AND alive = 1 GROUP BY node_id').all(process) as Array<{ node: string; n: number }>;
+    for (const r of live) out[r.node] = { now: r.n, passed: 0, errors: 0 };
+    for (const r of rows) {
+      out[r.node] ??= { now: 0, passed: 0, errors: 0 };
+      if (r.event === 'entered') out[r.node].passed = r.n;
+      else out[r.node].errors = r.n;
+    }
+    return out;
+  }
+
+  async stuckTasks(process: string, before: number, limit: number): Promise<TaskRecord[]> {
+    return (this.db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE process = ? AND alive = 1 AND updated_at < ? ORDER BY updated_at LIMIT ?`)
+      .all(process, before, limit) as TaskRow[]).map(toTask);
+  }
+
   async countActiveByNode(until: number): Promise<Array<{ process: string; nodeId: string; count: number }>> {
     // Walks the due index up to `until` only: a million tasks asleep for days cost nothing here.
     const rows = this.db.prepare(`SELECT process, node_id, COUNT(*) AS n FROM tasks WHERE run_at <= ? AND status = 'active'
