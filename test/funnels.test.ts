@@ -139,6 +139,14 @@ describe('chatbot funnels in a VK community', () => {
     expect(String(daily.body)).toMatch(/^figure,value\ndate,/);
     expect((await s.api('GET', '/api/v1/projects/default/reports/daily?date=2026-13-45')).status).toBe(400);
   });
+  it('broadcasts to a tag segment through a funnel of its own', async () => {
+    await s.deploy({ name: 'news', nodes: { send: { type: 'chat.send', text: 'Новость для {{segment}}', next: 'end', on_unreachable: 'end' }, end: { type: 'final' } } });
+    const res = await s.api('POST', '/api/v1/projects/default/broadcasts', { process: 'news', tag: 'wrote_name', data: { segment: 'написавших имя' } });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ process: 'news', contacts: 1, created: 1 });
+    await s.until(async () => sentTo(1001).includes('Новость для написавших имя'));
+    expect((await s.api('POST', '/api/v1/projects/default/broadcasts', { process: 'nope' })).status).toBe(404);
+  });
 });
 
 describe('Telegram bots by webhook: one contact across the project\'s bots', () => {

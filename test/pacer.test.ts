@@ -46,6 +46,19 @@ describe('pacer', () => {
     expect(later[2]! - later[1]!).toBe(1000);
   });
 
+  it('holds each chat to its own pace and all chats of a bot to the bot\'s', () => {
+    const bot = { key: 'telegram:default', perSecond: 2, burst: 2 };
+    for (let chat = 1; chat <= 6; chat++) pacer.enqueue({ key: `telegram:default:chat:${chat}`, perSecond: 1, burst: 1, within: bot }, chat);
+    pacer.enqueue({ key: 'telegram:default:chat:1', perSecond: 1, burst: 1, within: bot }, 10);
+    vi.advanceTimersByTime(3000);
+    // Two at once (the bot's burst), then two a second across chats; chat 1's second message not before 1 s.
+    expect(sent.filter((x) => x.at === 0).map((x) => x.items[0])).toEqual([1, 2]);
+    expect(sent.length).toBe(7);
+    // The bot's bucket: never more than its burst plus its rate over the time so far.
+    for (let t = 0; t <= 3000; t += 250) expect(sent.filter((x) => x.at <= t).length).toBeLessThanOrEqual(2 + (2 * t) / 1000);
+    expect(sent.find((x) => x.items[0] === 10)!.at).toBeGreaterThanOrEqual(1000);
+  });
+
   it('stops a lane for as long as the service asked', () => {
     const req = { key: 'telegram:default', perSecond: 10, burst: 1 };
     pacer.enqueue(req, 1);

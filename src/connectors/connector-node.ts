@@ -83,11 +83,11 @@ export function connectorNode(spec: ConnectorNodeSpec): NodeType {
     edges: (n) => [...fieldEdges(n, 'next', 'on_unreachable'), ...(spec.edges?.(n) ?? [])],
     pace(ctx): PaceRequest {
       const conn = connectionOf(ctx);
-      const narrow = spec.lane?.(ctx);
-      if (narrow) return { key: `${spec.connector}:${conn.name}:${narrow.lane}`, perSecond: narrow.perSecond, burst: narrow.burst };
       const rate = Number(conn.settings.rate) || spec.pace.perSecond;
       const burst = Number(conn.settings.burst) || spec.pace.burst;
-      return { key: `${spec.connector}:${conn.name}`, perSecond: rate, burst, batch: spec.callMany?.max };
+      const wide: PaceRequest = { key: `${spec.connector}:${conn.name}`, perSecond: rate, burst, batch: spec.callMany?.max };
+      const narrow = spec.lane?.(ctx);
+      return narrow ? { key: `${wide.key}:${narrow.lane}`, perSecond: narrow.perSecond, burst: narrow.burst, within: wide } : wide;
     },
     async run(ctx) {
       let conn: Connection;

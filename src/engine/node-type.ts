@@ -67,6 +67,8 @@ export interface PaceRequest {
   burst: number;
   /** When the node has `runBatch`: how many waiting tasks one call may carry. */
   batch?: number;
+  /** A wider pace this one also counts against (one chat's lane within its bot's). */
+  within?: PaceRequest;
 }
 
 /** What the engine lends to nodes; connectors add theirs through the registry, not here. */

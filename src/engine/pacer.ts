@@ -19,6 +19,8 @@ interface Lane<T> {
   timer: NodeJS.Timeout | null;
   /** Where the next task sent back to the store should come back: spread at the lane's throughput. */
   backlogUntil: number;
+  /** The connection's lane a narrower lane (one chat) also draws from. */
+  parent: Lane<T> | null;
 }
 
 /**
@@ -86,19 +88,27 @@ export class Pacer<T> {
   private lane(req: PaceRequest): Lane<T> {
     let lane = this.lanes.get(req.key);
     if (!lane) {
-      lane = { req, tokens: req.burst, refilledAt: this.clock(), pausedUntil: 0, queue: [], timer: null, backlogUntil: 0 };
+      lane = { req, tokens: req.burst, refilledAt: this.clock(), pausedUntil: 0, queue: [], timer: null, backlogUntil: 0, parent: null };
       this.lanes.set(req.key, lane);
     }
     lane.req = req; // a connection's rate may have changed
+    lane.parent = req.within ? this.lane(req.within) : null;
     return lane;
+  }
+
+  private refill(lane: Lane<T>, now: number): void {
+    lane.tokens = Math.min(lane.req.burst, lane.tokens + ((now - lane.refilledAt) * lane.req.perSecond) / 1000);
+    lane.refilledAt = now;
   }
 
   private pump(key: string, lane: Lane<T>): void {
     const now = this.clock();
-    lane.tokens = Math.min(lane.req.burst, lane.tokens + ((now - lane.refilledAt) * lane.req.perSecond) / 1000);
-    lane.refilledAt = now;
-    while (lane.queue.length && lane.tokens >= 1 && now >= lane.pausedUntil) {
+    this.refill(lane, now);
+    const parent = lane.parent;
+    if (parent) this.refill(parent, now);
+    while (lane.queue.length && lane.tokens >= 1 && now >= lane.pausedUntil && (!parent || (parent.tokens >= 1 && now >= parent.pausedUntil))) {
       lane.tokens -= 1;
+      if (parent) parent.tokens -= 1;
       this.dispatch(key, takeBatch(lane.queue));
     }
     if (lane.queue.length) this.schedule(key, lane);
@@ -107,8 +117,9 @@ export class Pacer<T> {
   private schedule(key: string, lane: Lane<T>): void {
     if (lane.timer) return;
     const now = this.clock();
-    const refill = lane.tokens >= 1 ? 0 : ((1 - lane.tokens) * 1000) / lane.req.perSecond;
-    const wait = Math.max(lane.pausedUntil - now, refill, 1);
+    const refillMs = (l: Lane<T>) => (l.tokens >= 1 ? 0 : ((1 - l.tokens) * 1000) / l.req.perSecond);
+    const p = lane.parent;
+    const wait = Math.max(lane.pausedUntil - now, refillMs(lane), p ? p.pausedUntil - now : 0, p ? refillMs(p) : 0, 1);
     lane.timer = setTimeout(() => {
       lane.timer = null;
       this.pump(key, lane);

@@ -12,6 +12,7 @@ import { alertRoutes } from './routes/alerts.ts';
 import { contactRoutes } from './routes/contacts.ts';
 import { botHookRoutes } from './routes/bot-hooks.ts';
 import { reportRoutes } from './routes/reports.ts';
+import { broadcastRoutes } from './routes/broadcasts.ts';
 import { processRoutes } from './routes/processes.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { publicRoutes } from './routes/public.ts';
@@ -75,5 +76,6 @@ export async function buildApp(ctx: AppContext, logger: Logger): Promise<Fastify
   contactRoutes(app, ctx);
   botHookRoutes(app, ctx);
   reportRoutes(app, ctx);
+  broadcastRoutes(app, ctx);
   return app;
 }

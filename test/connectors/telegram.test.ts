@@ -199,7 +199,8 @@ describe('telegram connector', () => {
     expect(sendMessageNode.pace!(ctx)).toMatchObject({ key: 'telegram:default', perSecond: 5, burst: 30 });
     // With a chat: that chat's lane (about 1 message a second; a group 20 a minute).
     const chat = (id: string) => nodeContext({ type: 'telegram.send_message', chat_id: id, next: 'done' }, { connections: new MemoryConnections([{ name: 'default', connector: 'telegram', settings: { bot_token: fake.token } }]) });
-    expect(sendMessageNode.pace!(chat('42'))).toEqual({ key: 'telegram:default:chat:42', perSecond: 1, burst: 1 });
-    expect(sendMessageNode.pace!(chat('-100500'))).toEqual({ key: 'telegram:default:chat:-100500', perSecond: 1 / 3, burst: 1 });
+    const bot = { key: 'telegram:default', perSecond: 30, burst: 30 };
+    expect(sendMessageNode.pace!(chat('42'))).toEqual({ key: 'telegram:default:chat:42', perSecond: 1, burst: 1, within: bot });
+    expect(sendMessageNode.pace!(chat('-100500'))).toEqual({ key: 'telegram:default:chat:-100500', perSecond: 1 / 3, burst: 1, within: bot });
   });
 });
