@@ -215,6 +215,19 @@ describe('Telegram bots by webhook: one contact across the project\'s bots', () 
   });
 });
 
+describe('the seed 001 example funnels', () => {
+  it('deploy as they are', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = new URL('../examples/funnels/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) {
+      const res = await s.api('PUT', `/api/v1/projects/default/processes/${f.replace('.yaml', '')}`, readFileSync(new URL(f, dir), 'utf8'), { 'content-type': 'application/yaml' });
+      expect(res.status, `${f}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
+    }
+  });
+});
+
 describe('a Telegram bot by long polling (no public URL)', () => {
   const bot = new FakeTelegram('333333:PollBotToken_abcdefghijklmnop');
   afterAll(() => bot.close());
