@@ -147,6 +147,24 @@ describe('chatbot funnels in a VK community', () => {
     await s.until(async () => sentTo(1001).includes('Новость для написавших имя'));
     expect((await s.api('POST', '/api/v1/projects/default/broadcasts', { process: 'nope' })).status).toBe(404);
   });
+  it('an admin undoes a wrong trigger: tags cleared, the stopped funnel back on its step', async () => {
+    await say(1004, 'старт');
+    await s.until(async () => sentTo(1004).length >= 1);
+    const contact = await contactOf(1004);
+    const welcomeTask = (await s.api('GET', `/api/v1/projects/default/contacts/${contact.id}`)).body.funnels[0];
+    await operator(1004, 'оплатил'); // by mistake: the manager meant someone else
+    await s.until(async () => sentTo(1004).length >= 2);
+    const paidTask = (await s.api('GET', '/api/v1/projects/default/processes/paid/tasks')).body.tasks.find((t: any) => t.data.contact_id === contact.id);
+    await s.until(async () => (await s.task(paidTask.id)).task.status === 'done');
+    expect((await contactOf(1004)).tags).toEqual(['bought']);
+
+    const undone = await s.api('POST', `/api/v1/projects/default/tasks/${paidTask.id}/undo-trigger`);
+    expect(undone.body).toEqual({ cancelled: false, tagsRemoved: ['bought'], restored: [welcomeTask.id] });
+    expect((await contactOf(1004)).tags).toEqual([]);
+    await s.until(async () => (await s.task(welcomeTask.id)).task.status === 'waiting');
+    await say(1004, 'Олег');
+    await s.until(async () => sentTo(1004).includes('Спасибо, Олег!'));
+  });
 });
 
 describe('Telegram bots by webhook: one contact across the project\'s bots', () => {

@@ -119,17 +119,20 @@ export class FunnelRuntime {
       await contacts.addAdminNote({ at: Date.now(), kind: 'duplicate_trigger', contactId: contact.id, text });
       return text;
     }
+    const stopped: number[] = [];
     if (t.stop) {
       const live = await contacts.liveTasksOf(contact.id);
       for (const task of live) {
         if (task.process === process) continue;
         if (t.stop === 'bot' && task.bot !== connection) continue;
-        await this.engine.cancel(task.id).catch(() => undefined); // ended meanwhile
+        if (await this.engine.cancel(task.id).then(() => true, () => false)) stopped.push(task.id); // else it ended meanwhile
       }
     }
     const data = {
       contact_id: contact.id, platform: e.platform, bot: connection, chat_id: e.chatId, user_id: e.userId,
       name: contact.name, text: e.text ?? null, payload: e.payload ?? null, event: e.kind, tags: contact.tags, ...extra,
+      // For undoing a wrong trigger: the funnels it stopped and the "only once" tag it set.
+      ...(stopped.length && { stopped_tasks: stopped }), ...(t.once && { tags_added: [t.once] }),
     };
     const [res] = await this.engine.createTasks(process, [{ ref: `contact-${contact.id}`, data }]);
     if (!res.created) {

@@ -21,8 +21,12 @@ function tagNode(type: 'tags.add' | 'tags.remove'): NodeType {
       const id = contactOf(ctx);
       if (!id) return noContact;
       const tags = (ctx.render(ctx.node.tags) as unknown[]).map(String);
+      const before = (await ctx.contacts.getContact(id))?.tags ?? [];
       const now = type === 'tags.add' ? await ctx.contacts.addTags(id, tags, Date.now()) : await ctx.contacts.removeTags(id, tags);
-      return { kind: 'go', to: ctx.node.next as string, patch: { tags: now } };
+      // What this funnel added, so an admin can undo a wrong trigger (see funnels/undo-trigger.ts).
+      const added = type === 'tags.add' ? tags.filter((t) => !before.includes(t)) : [];
+      const mine = Array.isArray(ctx.task.data.tags_added) ? (ctx.task.data.tags_added as string[]) : [];
+      return { kind: 'go', to: ctx.node.next as string, patch: { tags: now, ...(added.length && { tags_added: [...mine, ...added] }) } };
     },
   };
 }

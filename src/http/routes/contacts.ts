@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
+import { undoTrigger } from '../../funnels/undo-trigger.ts';
 
 const TAGS = { type: 'array', items: { type: 'string', minLength: 1, maxLength: 100 } };
 const P = { type: 'object', properties: { project: { type: 'string' } } };
@@ -62,5 +63,11 @@ export function contactRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (req) => ({ notes: await ctx.projects.get(req.params.project).store.contacts.listAdminNotes(req.query.limit ?? 100) }),
+  );
+
+  app.post<{ Params: { project: string; id: number } }>(
+    '/api/v1/projects/:project/tasks/:id/undo-trigger',
+    { schema: { tags: ['funnels'], summary: 'Undo a wrong trigger: cancel its funnel, clear the tags it set, put the stopped funnels back where they were', params: C } },
+    async (req) => undoTrigger(ctx.projects.get(req.params.project), req.params.id),
   );
 }
