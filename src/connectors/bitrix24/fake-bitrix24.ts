@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { LoopbackServer } from '../loopback-server.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FakeBitrixError, FakeTable, asObject, parseBracketQuery, type FakeRecord } from './fake-bitrix24-crm.ts';
 
 /** How the portal is down: 503 page, 401 with an HTML page or nothing, no answer, a cut connection. */
@@ -54,8 +54,7 @@ export class FakeBitrix24 {
   refreshToken = token();
   private readonly expired = new Set<string>();
   private url = '';
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly http = new LoopbackServer((req, res) => void this.handle(req, res));
   private mode: Bitrix24DownMode | null = null;
   private failing: { left: number; error: string; status: number; description: string } | null = null;
   private level = 0;
@@ -84,20 +83,13 @@ export class FakeBitrix24 {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const url = await this.http.start();
+    this.url = url;
     return this.url;
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
-    this.server = null;
+    await this.http.close();
   }
 
   down(mode: Bitrix24DownMode = '503'): void {

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from '../loopback-server.ts';
 import { extractLeadByRules } from './rule-based-lead.ts';
 
 /** How the fake is down: 500 server_error, 503 overloaded, no answer at all, a cut connection. */
@@ -26,8 +26,7 @@ export interface ChatRequest {
 export class FakeLlm {
   /** Every request that reached the fake, with the Authorization header it carried. */
   readonly requests: Array<{ body: ChatRequest; authorization: string | undefined; at: number }> = [];
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly http = new LoopbackServer((req, res) => void this.handle(req, res));
   private readonly scripted: Array<{ content: string | null; refusal?: string; finishReason?: string }> = [];
   private answerer: Answerer = (text) => ({ ...extractLeadByRules(text) });
   private limited: { retryAfter: number; left: number; quota: boolean } | null = null;
@@ -44,19 +43,11 @@ export class FakeLlm {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.http.start();
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
-    this.server = null;
+    await this.http.close();
   }
 
   /** The function that writes the content from the user's message (deterministic, like temperature 0). */

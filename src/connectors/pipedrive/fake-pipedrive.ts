@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from '../loopback-server.ts';
 import { FakePipedriveData, errorAnswer, type Answer } from './fake-pipedrive-data.ts';
 
 /** How the fake is down: a 503 page from the front, a 401 HTML page (not Pipedrive's JSON), no answer at all. */
@@ -40,8 +40,7 @@ const HTML_401 = '<html><head><title>401 Authorization Required</title></head><b
 export class FakePipedrive {
   readonly data = new FakePipedriveData();
   readonly calls: FakePipedriveCall[] = [];
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly http = new LoopbackServer((req, res) => void this.handle(req, res));
   private mode: PipedriveDownMode | null = null;
   private failures: Array<{ status: number; body: unknown; headers: Record<string, string> }> = [];
   private limit = 80;
@@ -64,19 +63,11 @@ export class FakePipedrive {
   get activities() { return this.data.activities; }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.http.start();
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
-    this.server = null;
+    await this.http.close();
   }
 
   down(mode: PipedriveDownMode = '503'): void {

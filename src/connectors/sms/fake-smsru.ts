@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from '../loopback-server.ts';
 
 /** How the fake is down: a 503 page, a 200 maintenance page, no answer, a cut connection. */
 export type SmsRuDownMode = 'outage' | 'maintenance' | 'hang' | 'reset';
@@ -54,8 +54,7 @@ export class FakeSmsRu {
   /** Every request's parameters (api_id included: assert on what was sent, never log these). */
   readonly requests: Array<{ path: string; params: Record<string, string> }> = [];
   balance = 100;
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly http = new LoopbackServer((req, res) => void this.handle(req, res));
   private readonly numberCodes = new Map<string, number>();
   private readonly nextErrors: number[] = [];
   private mode: SmsRuDownMode | null = null;
@@ -64,19 +63,11 @@ export class FakeSmsRu {
   constructor(readonly apiId = '00000000-FAKE-4E7D-82EE-CF82B52B1A8B') {}
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.http.start();
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
-    this.server = null;
+    await this.http.close();
   }
 
   /** Sends to this number fail with `code` (202, 207, 209, 230…) in the number's own status. */

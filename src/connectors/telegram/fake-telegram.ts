@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from '../loopback-server.ts';
 import { FakeUpdateInbox, writeAnswer, type WebhookDelivery } from './fake-telegram-inbox.ts';
 import * as build from './fake-telegram-updates.ts';
 import type { UpdateDraft } from './fake-telegram-updates.ts';
@@ -32,8 +32,7 @@ export class FakeTelegram {
   readonly inbox = new FakeUpdateInbox();
   /** Every call that reached the fake: its method and parameters (the token is only in the path). */
   readonly calls: Array<{ method: string; params: Record<string, unknown>; at: number }> = [];
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly http = new LoopbackServer((req, res) => void this.handle(req, res));
   private readonly blocked = new Set<string>();
   private readonly deactivated = new Set<string>();
   private readonly unknownChats = new Set<string>();
@@ -44,20 +43,12 @@ export class FakeTelegram {
   constructor(readonly token = '123456789:AAFakeTokenForTests_abcdefghijklmno') {}
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.http.start();
   }
 
   async close(): Promise<void> {
     this.inbox.close();
-    for (const s of this.sockets) s.destroy();
-    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
-    this.server = null;
+    await this.http.close();
   }
 
   /** The next `count` calls get 429 "Too Many Requests: retry after N". */

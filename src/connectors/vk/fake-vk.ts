@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { LoopbackServer } from '../loopback-server.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** How the fake is down: a 502 page from VK's front, no answer, a cut connection. */
 export type VkDownMode = 'outage' | 'hang' | 'reset';
@@ -53,8 +53,7 @@ export class FakeVk {
   readonly groupId: number;
   readonly secret: string;
   readonly confirmation: string;
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly http = new LoopbackServer((req, res) => void this.handle(req, res));
   private readonly userFailures = new Map<string, VkUserFailure>();
   /** Errors the next calls get, in order: flood / tooMany / captcha / internal switches. */
   private readonly queued: Array<{ code: number; left: number }> = [];
@@ -74,19 +73,11 @@ export class FakeVk {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.http.start();
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
-    this.server = null;
+    await this.http.close();
   }
 
   /** messages.send to this peer fails with `code` (901 not allowed, 902 privacy, 18 deleted…). */

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from '../loopback-server.ts';
 import type { CallOutcome } from './voximplant-connector.ts';
 
 /** How the fake is down: a 503 page, a 401 page from the front, no answer, a cut connection. */
@@ -26,8 +26,7 @@ export interface FakeVoxCall {
  */
 export class FakeVoximplant {
   readonly calls: FakeVoxCall[] = [];
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly http = new LoopbackServer((req, res) => void this.handle(req, res));
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly nextErrors: Array<{ code: number; msg: string }> = [];
   private tooManyLeft = 0;
@@ -41,22 +40,17 @@ export class FakeVoximplant {
     readonly ruleIds: string[] = ['3030303'],
   ) {}
 
+  private base = '';
+
   async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.base = await this.http.start();
+    return this.base;
   }
 
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const s of this.sockets) s.destroy();
-    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
-    this.server = null;
+    await this.http.close();
   }
 
   /** The next `count` StartScenarios answer `{"error": {"code", "msg"}}` (HTTP 200, as VoxImplant does). */
@@ -136,7 +130,7 @@ export class FakeVoximplant {
     };
     const index = this.calls.push(call) - 1;
     this.scheduleAuto(index);
-    const base = `127.0.0.1:${(this.server!.address() as AddressInfo).port}/media/${call.callSessionHistoryId}`;
+    const base = `${this.base.replace(/^http:\/\//, '')}/media/${call.callSessionHistoryId}`;
     json(res, 200, {
       result: 1, media_session_access_url: `http://${base}`, media_session_access_secure_url: `https://${base}`,
       call_session_history_id: call.callSessionHistoryId,
