@@ -30,3 +30,14 @@ export class LoopbackServer {
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 }
+
+/** A request's whole body as text; null when the client went away mid-body (nothing to answer). */
+export async function readBody(req: IncomingMessage): Promise<string | null> {
+  let raw = '';
+  try {
+    for await (const c of req) raw += c;
+  } catch {
+    return null;
+  }
+  return raw;
+}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { LoopbackServer } from '../loopback-server.ts';
+import { LoopbackServer, readBody } from '../loopback-server.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FakeBitrixError, FakeTable, asObject, parseBracketQuery, type FakeRecord } from './fake-bitrix24-crm.ts';
 
@@ -125,12 +125,8 @@ export class FakeBitrix24 {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw = '';
-    try {
-      for await (const c of req) raw += c;
-    } catch {
-      return;
-    }
+    const raw = await readBody(req);
+    if (raw === null) return;
     if (this.mode === 'hang') return;
     if (this.mode === 'reset') return void req.socket.destroy();
     if (this.mode === '503') return send(res, 503, PAGE_503, 'text/html');

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackServer } from '../loopback-server.ts';
+import { LoopbackServer, readBody } from '../loopback-server.ts';
 import { extractLeadByRules } from './rule-based-lead.ts';
 
 /** How the fake is down: 500 server_error, 503 overloaded, no answer at all, a cut connection. */
@@ -104,12 +104,8 @@ export class FakeLlm {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw = '';
-    try {
-      for await (const c of req) raw += c;
-    } catch {
-      return;
-    }
+    const raw = await readBody(req);
+    if (raw === null) return;
     if (this.mode === 'hang') return;
     if (this.mode === 'reset') return void req.socket.destroy();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');

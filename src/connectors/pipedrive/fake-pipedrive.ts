@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackServer } from '../loopback-server.ts';
+import { LoopbackServer, readBody } from '../loopback-server.ts';
 import { FakePipedriveData, errorAnswer, type Answer } from './fake-pipedrive-data.ts';
 
 /** How the fake is down: a 503 page from the front, a 401 HTML page (not Pipedrive's JSON), no answer at all. */
@@ -110,12 +110,8 @@ export class FakePipedrive {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw = '';
-    try {
-      for await (const c of req) raw += c;
-    } catch {
-      return;
-    }
+    const raw = await readBody(req);
+    if (raw === null) return;
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = (req.method ?? 'GET').toUpperCase();
     const headerToken = req.headers['x-api-token'];

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackServer } from '../loopback-server.ts';
+import { LoopbackServer, readBody } from '../loopback-server.ts';
 
 /** How the fake is down: a 503 page, a 200 maintenance page, no answer, a cut connection. */
 export type SmsRuDownMode = 'outage' | 'maintenance' | 'hang' | 'reset';
@@ -96,12 +96,8 @@ export class FakeSmsRu {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw = '';
-    try {
-      for await (const c of req) raw += c;
-    } catch {
-      return;
-    }
+    const raw = await readBody(req);
+    if (raw === null) return;
     if (this.mode === 'hang') return;
     if (this.mode === 'reset') return void req.socket.destroy();
     if (this.mode === 'outage') return send(res, 503, '<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>', 'text/html');

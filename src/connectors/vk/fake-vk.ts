@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { LoopbackServer } from '../loopback-server.ts';
+import { LoopbackServer, readBody } from '../loopback-server.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** How the fake is down: a 502 page from VK's front, no answer, a cut connection. */
@@ -148,12 +148,8 @@ export class FakeVk {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw = '';
-    try {
-      for await (const c of req) raw += c;
-    } catch {
-      return;
-    }
+    const raw = await readBody(req);
+    if (raw === null) return;
     if (this.mode === 'hang') return;
     if (this.mode === 'reset') return void req.socket.destroy();
     if (this.mode === 'outage') return send(res, 502, '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>', 'text/html');
