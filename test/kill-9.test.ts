@@ -59,12 +59,15 @@ describe('kill -9 under load, then restart', () => {
     try {
       const stats = async () => (await (await fetch(`${server.url}/api/v1/projects/default/processes/durable/stats`, { headers: auth })).json()).nodes;
       const end = Date.now() + 60_000;
+      const sum = (x: Record<string, number>) => Object.values(x).reduce((a, b) => a + b, 0);
       let nodes = await stats();
-      while (nodes.done < accepted.size && Date.now() < end) {
+      // Wait for everything to settle: tasks committed just before the kill whose answer never reached
+      // the client are durable too, and finish after the acknowledged ones.
+      while ((nodes.done < accepted.size || sum(nodes) !== nodes.done) && Date.now() < end) {
         await new Promise((r) => setTimeout(r, 200));
         nodes = await stats();
       }
-      const total = Object.values(nodes as Record<string, number>).reduce((a, b) => a + b, 0);
+      const total = sum(nodes);
       expect(nodes.done).toBeGreaterThanOrEqual(accepted.size); // every acknowledged task finished…
       expect(nodes.lost).toBe(0);
       expect(total).toBe(nodes.done); // …and nothing is stuck anywhere
