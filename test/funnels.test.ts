@@ -95,7 +95,7 @@ describe('chatbot funnels in a VK community', () => {
       const notes = (await s.api('GET', '/api/v1/projects/default/admin-inbox')).body.notes;
       return notes.some((n: any) => n.kind === 'duplicate_trigger') && notes;
     });
-    expect(inbox.find((n: any) => n.kind === 'duplicate_trigger').text).toMatch(/paid: trigger for .* refused: already ran \(tag "bought"\)/);
+    expect(inbox.find((n: any) => n.kind === 'duplicate_trigger').text).toMatch(/paid: trigger for .* refused: already ran on \d{4}-\d\d-\d\d \d\d:\d\d UTC \(tag "bought"\)/);
     expect(inbox.some((n: any) => n.text === `Оплата: контакт ${before.id}`)).toBe(true);
     expect(sentTo(1002)).toHaveLength(2);
     // A person who bought never gets the open funnel again.

@@ -115,7 +115,7 @@ export class FunnelRuntime {
   private async fire(process: string, t: TriggerDefinition, e: InboundEvent, connection: string, contact: Contact, verdict: 'yes' | 'already_ran', extra: Record<string, unknown> = {}): Promise<string> {
     const contacts = this.engine.store.contacts;
     if (verdict === 'already_ran') {
-      const text = `${process}: trigger for ${label(contact)} refused: already ran (tag "${t.once}")`;
+      const text = `${process}: trigger for ${label(contact)} refused: already ran on ${when(contact.taggedAt[t.once!])} (tag "${t.once}")`;
       await contacts.addAdminNote({ at: Date.now(), kind: 'duplicate_trigger', contactId: contact.id, text });
       return text;
     }
@@ -136,7 +136,8 @@ export class FunnelRuntime {
     };
     const [res] = await this.engine.createTasks(process, [{ ref: `contact-${contact.id}`, data }]);
     if (!res.created) {
-      const text = `${process}: trigger for ${label(contact)} refused: already in this funnel (task ${res.id})`;
+      const since = (await this.engine.store.getTask(res.id))?.createdAt;
+      const text = `${process}: trigger for ${label(contact)} refused: already in this funnel since ${when(since)} (task ${res.id})`;
       await contacts.addAdminNote({ at: Date.now(), kind: 'duplicate_trigger', contactId: contact.id, text });
       return text;
     }
@@ -160,3 +161,5 @@ export class FunnelRuntime {
 }
 
 const label = (c: Contact) => `${c.name ?? 'contact'} (#${c.id})`;
+/** A time for the admin inbox, in UTC (the inbox lists `at` in ISO for other zones). */
+const when = (ms: number | undefined) => (ms === undefined ? 'an unknown date' : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`);

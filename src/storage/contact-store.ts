@@ -59,6 +59,8 @@ export interface Contact {
   username: string | null;
   status: ContactStatus;
   tags: string[];
+  /** When each tag was set (epoch ms). */
+  taggedAt: Record<string, number>;
   vars: Record<string, unknown>;
   /** The bots (connection names) the person wrote to, with the chat to answer in and the status there. */
   bots: Array<{ connection: string; chatId: string; status: ContactStatus; firstSeen: number }>;

@@ -133,9 +133,10 @@ export class SqliteContactStore implements ContactStore {
   private hydrate(r: ContactRow): Contact {
     const bots = this.db.prepare('SELECT connection, chat_id, status, first_seen FROM contact_bots WHERE contact_id = ? ORDER BY first_seen').all(r.id) as
       Array<{ connection: string; chat_id: string; status: ContactStatus; first_seen: number }>;
+    const tagged = this.db.prepare('SELECT tag, added_at FROM contact_tags WHERE contact_id = ? ORDER BY added_at, tag').all(r.id) as Array<{ tag: string; added_at: number }>;
     return {
       id: r.id, platform: r.platform, userId: r.user_id, name: r.name, username: r.username, status: r.status,
-      tags: this.tagsOf(r.id), vars: JSON.parse(r.vars), createdAt: r.created_at,
+      tags: tagged.map((t) => t.tag), taggedAt: Object.fromEntries(tagged.map((t) => [t.tag, t.added_at])), vars: JSON.parse(r.vars), createdAt: r.created_at,
       bots: bots.map((b) => ({ connection: b.connection, chatId: b.chat_id, status: b.status, firstSeen: b.first_seen })),
     };
   }
