@@ -7,7 +7,7 @@ import { render as renderTemplate } from '../util/template.ts';
 import type { NodeRegistry } from './node-registry.ts';
 import type { NodeContext, NodeServices, Outcome, Spawn } from './node-type.ts';
 import { Step } from './step.ts';
-import type { CreateResult, NewTask, TaskData, TaskRecord } from './task.ts';
+import type { NewTask, TaskData, TaskRecord } from './task.ts';
 import { TaskError, type EngineOptions } from './engine-options.ts';
 import { Pacer } from './pacer.ts';
 import type { ProjectConnections } from '../connectors/project-connections.ts';
@@ -123,34 +123,6 @@ export abstract class TaskRunner {
 
   getConfig(): Record<string, unknown> {
     return { ...this.config };
-  }
-
-  // ---- creating tasks ----
-
-  async createTasks(process: string, items: Array<{ ref?: string | null; data?: TaskData }>): Promise<CreateResult[]> {
-    const v = this.latest.get(process);
-    if (!v) throw new TaskError(404, `process "${process}" is not deployed in project "${this.project}"`);
-    const start = startNode(v.definition);
-    const tasks: NewTask[] = items.map((i) => ({
-      process, version: v.version, ref: i.ref ?? null, data: i.data ?? {}, nodeId: start,
-    }));
-    // A few new tasks (a lead from a form) take their first sync steps inside the create transaction:
-    // no claim and no second commit before the first call. Big batches are left to the loop, which
-    // moves them 512 at a time for less work per task. So are steps that start or answer other tasks.
-    const startAsync = new Set<number>();
-    const now = Date.now();
-    const res = await this.store.createTasks(tasks, now, items.length > ADVANCE_AT_CREATE ? undefined : (task) => {
-      const step = this.advance(task, now);
-      if ((!step.changed && !step.startAsync) || step.reply || step.parent || step.spawn.length) return undefined;
-      if (step.startAsync) startAsync.add(task.id);
-      return step.toTransition();
-    });
-    const fresh = res.filter((r) => r.created);
-    if (fresh.length) this.observer.created(this.project, process, fresh.length);
-    for (const r of fresh) if (r.advanced) this.observeEnd(r.advanced);
-    for (const r of res) if (r.advanced && startAsync.has(r.id)) this.launch(r.advanced);
-    this.signal();
-    return res.map(({ advanced: _, ...r }) => r);
   }
 
   // ---- the loop ----
@@ -415,9 +387,6 @@ export abstract class TaskRunner {
   }
 
 }
-
-/** Largest create request whose tasks take their first steps in the create transaction. */
-const ADVANCE_AT_CREATE = 16;
 
 export function startNode(def: ProcessDefinition): string {
   return def.start ?? Object.keys(def.nodes)[0];
