@@ -185,7 +185,8 @@ describe('Telegram bots by webhook: one contact across the project\'s bots', () 
       nodes: {
         bought: { type: 'tags.add', tags: ['bought'], next: 'stop' },
         stop: { type: 'funnel.stop', scope: 'all', next: 'welcome' },
-        welcome: { type: 'chat.send', text: 'Добро пожаловать в курс {{product}}!', protect_content: true, next: 'end' },
+        welcome: { type: 'chat.send', text: 'Добро пожаловать в курс {{product}}!', protect_content: true, next: 'admins' },
+        admins: { type: 'admin.notify', text: 'Вошёл в платный бот: контакт {{contact_id}}', telegram: { chat_id: '-1009', connection: 'paid-tg' }, next: 'end' },
         end: { type: 'final' },
       },
     });
@@ -217,8 +218,9 @@ describe('Telegram bots by webhook: one contact across the project\'s bots', () 
 
     paidBot.pushUpdate(paidBot.startUpdate(555, payload));
     await s.until(async () => paidBot.messages.length >= 1);
-    expect(paidBot.messages).toHaveLength(1);
     expect(paidBot.messages[0]).toMatchObject({ chat_id: '555', text: 'Добро пожаловать в курс course1!', protect_content: true });
+    await s.until(async () => paidBot.messages.length >= 2);
+    expect(paidBot.messages[1]).toMatchObject({ chat_id: '-1009', text: expect.stringMatching(/^Вошёл в платный бот: контакт \d+$/) });
     const contacts = (await s.api('GET', '/api/v1/projects/default/contacts?limit=1000')).body.contacts.filter((c: any) => c.userId === '555');
     expect(contacts).toHaveLength(1); // the same Telegram id in both bots is one contact
     expect(contacts[0]).toMatchObject({ platform: 'telegram', tags: ['bought', 'entered_paid'] });

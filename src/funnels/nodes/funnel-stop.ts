@@ -24,17 +24,3 @@ export const funnelStopNode: NodeType = {
     return { kind: 'go', to: ctx.node.next as string, detail: { stopped } };
   },
 };
-
-/** `admin.notify`: a note in the project's admin inbox (GET /api/v1/projects/P/admin-inbox). */
-export const adminNotifyNode: NodeType = {
-  type: 'admin.notify',
-  description: 'Leave a note for the project\'s admins (paid but not entered, stuck, anything).',
-  async: true,
-  paramsSchema: { required: ['text', 'next'], properties: { text: { type: 'string', minLength: 1 }, kind: { enum: ['note', 'paid_not_entered', 'stuck', 'send_error'] }, next: NODE_ID } },
-  edges: (n) => fieldEdges(n, 'next'),
-  async run(ctx) {
-    const contactId = Number(ctx.task.data.contact_id) || null;
-    const id = await ctx.contacts.addAdminNote({ at: Date.now(), kind: (ctx.node.kind as 'note' | undefined) ?? 'note', contactId, text: String(ctx.render(ctx.node.text)) });
-    return { kind: 'go', to: ctx.node.next as string, detail: { note: id } };
-  },
-};

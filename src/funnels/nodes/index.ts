@@ -1,6 +1,7 @@
 import type { NodeType } from '../../engine/node-type.ts';
 import { chatSendNode } from './chat-send.ts';
-import { adminNotifyNode, funnelStopNode } from './funnel-stop.ts';
+import { adminNotifyNode } from './admin-notify.ts';
+import { funnelStopNode } from './funnel-stop.ts';
 import { paidLinkNode } from './paid-link.ts';
 import { purchaseNode } from './purchase.ts';
 import { tagsAddNode, tagsCheckNode, tagsRemoveNode } from './tags.ts';

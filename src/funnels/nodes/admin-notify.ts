@@ -1,0 +1,44 @@
+import type { NodeType } from '../../engine/node-type.ts';
+import { TelegramClient } from '../../connectors/telegram/telegram-client.ts';
+import { NODE_ID, fieldEdges } from '../../nodes/edges.ts';
+
+/**
+ * `admin.notify`: a note in the project's admin inbox (GET /api/v1/projects/P/admin-inbox), and, with
+ * `telegram: {chat_id, connection}`, the same text to the admins' Telegram chat. The note is kept
+ * even when the chat cannot be reached (the failure is in the task's history).
+ */
+export const adminNotifyNode: NodeType = {
+  type: 'admin.notify',
+  description: 'Leave a note for the project\'s admins (paid but not entered, stuck, anything), optionally also in their Telegram chat.',
+  async: true,
+  paramsSchema: {
+    required: ['text', 'next'],
+    properties: {
+      text: { type: 'string', minLength: 1 },
+      kind: { enum: ['note', 'paid_not_entered', 'stuck', 'send_error'] },
+      telegram: {
+        type: 'object', required: ['chat_id'], additionalProperties: false,
+        properties: { chat_id: { type: ['string', 'integer'] }, connection: { type: 'string', description: 'A telegram connection; default "default".' } },
+      },
+      next: NODE_ID,
+    },
+  },
+  edges: (n) => fieldEdges(n, 'next'),
+  async run(ctx) {
+    const contactId = Number(ctx.task.data.contact_id) || null;
+    const text = String(ctx.render(ctx.node.text));
+    const id = await ctx.contacts.addAdminNote({ at: Date.now(), kind: (ctx.node.kind as 'note' | undefined) ?? 'note', contactId, text });
+    const tg = ctx.node.telegram as { chat_id: string | number; connection?: string } | undefined;
+    let telegram: string | undefined;
+    if (tg) {
+      try {
+        const conn = ctx.connections.get('telegram', tg.connection ?? 'default');
+        await new TelegramClient(ctx.services.http, conn.settings).sendMessage({ chat_id: String(ctx.render(tg.chat_id)), text }, 10_000);
+        telegram = 'sent';
+      } catch (e) {
+        telegram = `not sent: ${(e as Error).message}`;
+      }
+    }
+    return { kind: 'go', to: ctx.node.next as string, detail: { note: id, ...(telegram && { telegram }) } };
+  },
+};
