@@ -1,7 +1,8 @@
 import type { NodeDefinition } from '../model/process-definition.ts';
 import type { NodeContext, NodeType, Outcome, PaceRequest } from '../engine/node-type.ts';
 import type { TaskData } from '../engine/task.ts';
-import { nextAttemptAt, retryPolicyFrom } from '../engine/retry-policy.ts';
+import { checkRetry, nextAttemptAt, retryPolicyFrom } from '../engine/retry-policy.ts';
+import { checkDuration } from '../nodes/call.ts';
 import { DURATION, NODE_ID, fieldEdges } from '../nodes/edges.ts';
 import type { Connection, Pace } from './connector.ts';
 import { ServiceFailure, type Exchange } from './service-failure.ts';
@@ -71,15 +72,7 @@ export function connectorNode(spec: ConnectorNodeSpec): NodeType {
     description: spec.description,
     async: true,
     paramsSchema: { required: ['next', ...(spec.required ?? [])], properties: { ...COMMON, ...spec.params } },
-    check: (n) => {
-      const errs: string[] = [];
-      try {
-        retryPolicyFrom(n.retry);
-      } catch (e) {
-        errs.push((e as Error).message);
-      }
-      return [...errs, ...(spec.check?.(n) ?? [])];
-    },
+    check: (n) => [...checkRetry(n.retry), ...checkDuration(n.timeout, 'timeout'), ...(spec.check?.(n) ?? [])],
     edges: (n) => [...fieldEdges(n, 'next', 'on_unreachable'), ...(spec.edges?.(n) ?? [])],
     pace(ctx): PaceRequest {
       const conn = connectionOf(ctx);

@@ -86,3 +86,13 @@ function duration(field: string, v: unknown): number {
     throw new Error(`retry.${field}: ${(e as Error).message}`);
   }
 }
+
+/** Deploy-time check of a node's `retry`: the problem naming the field, or nothing. */
+export function checkRetry(param: unknown): string[] {
+  try {
+    retryPolicyFrom(param);
+    return [];
+  } catch (e) {
+    return [(e as Error).message];
+  }
+}

@@ -1,14 +1,13 @@
 import type { NodeContext, NodeType, Outcome } from '../engine/node-type.ts';
 import type { TaskData } from '../engine/task.ts';
-import { classifyHttp, nextAttemptAt, parseRetryAfter, retryPolicyFrom } from '../engine/retry-policy.ts';
+import { checkRetry, classifyHttp, nextAttemptAt, parseRetryAfter, retryPolicyFrom } from '../engine/retry-policy.ts';
 import { parseDuration } from '../util/duration.ts';
 import { HttpFailure, type HttpRequest, type HttpResponse } from '../util/http-client.ts';
-import { maskHeaders, maskUrl, maskValue } from '../util/mask-secrets.ts';
+import { keepText, maskHeaders, maskUrl, maskValue } from '../util/mask-secrets.ts';
 import { getPath, splitPath } from '../util/template.ts';
 import { checkDuration } from './call.ts';
 import { DURATION, NODE_ID, fieldEdges } from './edges.ts';
 
-const KEEP = 4096; // characters of a body kept in history
 
 /**
  * An HTTP request with templated URL, query, headers and body; response fields mapped into the task.
@@ -39,11 +38,7 @@ export const apiNode: NodeType = {
   },
   check: (n) => {
     const errs = checkDuration(n.timeout, 'timeout');
-    try {
-      retryPolicyFrom(n.retry);
-    } catch (e) {
-      errs.push((e as Error).message);
-    }
+    errs.push(...checkRetry(n.retry));
     if (n.body !== undefined && n.form !== undefined) errs.push('body and form: use one of them');
     return errs;
   },
@@ -82,7 +77,7 @@ async function runApi(ctx: NodeContext): Promise<Outcome> {
   }
   const request = {
     method: req.method, url: maskUrl(req.url), headers: maskHeaders(req.headers),
-    body: req.body === undefined ? undefined : keep(maskBody(req.body)),
+    body: req.body === undefined ? undefined : keepText(maskBody(req.body)),
   };
   const policy = retryPolicyFrom(ctx.node.retry);
   const failed = ctx.task.attempt + 1;
@@ -98,7 +93,7 @@ async function runApi(ctx: NodeContext): Promise<Outcome> {
       ? { kind: 'fail', error: `gave up after ${failed} attempts: ${error}`, detail }
       : { kind: 'retry', at, error, detail };
   }
-  const response = { status: res.status, body: keep(maskBody(res.body)), durationMs: Math.round(res.durationMs) };
+  const response = { status: res.status, body: keepText(maskBody(res.body)), durationMs: Math.round(res.durationMs) };
   const ok = Array.isArray(ctx.node.success) ? (ctx.node.success as number[]).includes(res.status) : res.status >= 200 && res.status < 300;
   const detail = { request, response, attempt: failed };
   if (ok) return { kind: 'go', to: ctx.node.next as string, patch: mapResponse(ctx, res), detail };
@@ -141,4 +136,3 @@ function maskBody(text: string): string {
   }
 }
 
-const keep = (s: string) => (s.length > KEEP ? `${s.slice(0, KEEP)}… (${s.length} chars)` : s);

@@ -47,3 +47,25 @@ export function maskKnown(text: string, secrets: readonly string[]): string {
   for (const s of secrets) if (s.length >= 6) out = out.split(s).join(MASK);
   return out;
 }
+
+/** Characters of a text body kept in task history. */
+export const KEPT_CHARS = 4096;
+
+/** A text cut to what history keeps, saying how long it was. */
+export function keepText(text: string, max = KEPT_CHARS): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text;
+}
+
+/**
+ * A response body as task history keeps it: JSON with credential-named fields and the known secrets
+ * masked; any other text with the secrets masked, cut to KEPT_CHARS.
+ */
+export function keptBody(res: { json: unknown; body: string }, secrets: readonly string[]): unknown {
+  if (res.json !== undefined) return maskValue(JSON.parse(maskKnown(JSON.stringify(res.json), secrets)));
+  return keepText(maskKnown(res.body, secrets));
+}
+
+/** The response half of an exchange kept in history: status, kept body, duration. */
+export function keptResponse(res: { status: number; json: unknown; body: string; durationMs: number }, secrets: readonly string[]) {
+  return { status: res.status, body: keptBody(res, secrets), durationMs: Math.round(res.durationMs) };
+}

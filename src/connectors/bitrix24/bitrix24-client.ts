@@ -1,5 +1,5 @@
 import { HttpFailure, type HttpClient, type HttpResponse } from '../../util/http-client.ts';
-import { maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
+import { keepText, maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
 import type { Connection, ConnectionAccess, Pace } from '../connector.ts';
 import { ServiceFailure, type Exchange } from '../service-failure.ts';
 import { responseFailure } from './bitrix24-errors.ts';
@@ -11,7 +11,6 @@ export { BITRIX24_OAUTH_URL } from './bitrix24-oauth.ts';
 export const BITRIX24_PACE: Pace = { perSecond: 2, burst: 50 };
 export const CONNECTOR = 'bitrix24';
 
-const KEEP = 4096; // characters of a text body kept in history
 const KEEP_JSON = 16_384; // characters of a JSON answer (a list page can hold 50 full records)
 
 export interface Bitrix24Answer<T = unknown> {
@@ -138,7 +137,7 @@ export class Bitrix24Client {
       return `${JSON.stringify(maskValue(JSON.parse(json))).slice(0, KEEP_JSON)}… (${json.length} chars)`;
     }
     const text = this.hide(res.body);
-    return text.length > KEEP ? `${text.slice(0, KEEP)}… (${text.length} chars)` : text;
+    return keepText(text);
   }
 
   /** Every credential of the connection, wherever it shows up (an echoed URL, an error message). */

@@ -1,6 +1,6 @@
 import addressparser from 'nodemailer/lib/addressparser';
 import { parseDuration } from '../../util/duration.ts';
-import { maskKnown } from '../../util/mask-secrets.ts';
+import { keepText, maskKnown } from '../../util/mask-secrets.ts';
 import type { Pace } from '../connector.ts';
 import { connectorNode } from '../connector-node.ts';
 import { ServiceFailure, type Exchange } from '../service-failure.ts';
@@ -10,7 +10,6 @@ import { smtpSettings, transportFor } from './smtp-transports.ts';
 /** Mail providers throttle bursts from one login; 5 a second keeps well inside their limits. */
 export const EMAIL_PACE: Pace = { perSecond: 5, burst: 10 };
 
-const KEEP = 4096; // characters of a text or html body kept in history
 
 const ADDRESSES = {
   type: ['string', 'array'],
@@ -35,7 +34,7 @@ function mailboxes(v: unknown): string[] {
   return flat(addressparser(raw));
 }
 
-const cut = (s: unknown) => (typeof s === 'string' && s.length > KEEP ? `${s.slice(0, KEEP)}… (${s.length} chars)` : s);
+const cut = (s: unknown) => (typeof s === 'string' ? keepText(s) : s);
 
 export const sendEmailNode = connectorNode({
   type: 'email.send',

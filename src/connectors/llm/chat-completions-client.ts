@@ -1,6 +1,6 @@
 import { parseRetryAfter } from '../../engine/retry-policy.ts';
 import { HttpFailure, type HttpClient, type HttpResponse } from '../../util/http-client.ts';
-import { maskHeaders, maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
+import { keepText, keptResponse, maskHeaders, maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
 import type { Pace } from '../connector.ts';
 import { ServiceFailure, type Exchange } from '../service-failure.ts';
 
@@ -8,7 +8,6 @@ export const LLM_API_URL = 'https://api.openai.com';
 /** Small accounts get a few requests a second; a local model serves one at a time anyway. */
 export const LLM_PACE: Pace = { perSecond: 3, burst: 5 };
 
-const KEEP = 4096; // characters of a text kept in history
 
 /** OpenAI's error answer: `{"error": {"message", "type", "param", "code"}}` (Ollama, vLLM and LM Studio copy it). */
 interface ApiError { message?: string; type?: string; param?: string | null; code?: string | null }
@@ -46,7 +45,7 @@ export class ChatCompletionsClient {
       const kind = e instanceof HttpFailure ? e.kind : 'network';
       throw new ServiceFailure('retry', `${kind}: ${this.hide((e as Error).message)}`, { code: kind, exchange: { request } });
     }
-    const exchange: Exchange = { request, response: { status: res.status, body: this.responseBody(res), durationMs: Math.round(res.durationMs) } };
+    const exchange: Exchange = { request, response: keptResponse(res, [this.key]) };
     if (res.status < 200 || res.status >= 300) throw this.failure(res, exchange);
     const j = res.json as { model?: string; usage?: unknown; choices?: Array<{ message?: { content?: unknown; refusal?: unknown }; finish_reason?: string }> } | undefined;
     const choice = Array.isArray(j?.choices) ? j.choices[0] : undefined;
@@ -90,14 +89,9 @@ export class ChatCompletionsClient {
   private shown(body: Record<string, unknown>): unknown {
     const format = body.response_format as { type?: string; json_schema?: { name?: string; strict?: boolean } } | undefined;
     const slim = format?.json_schema ? { ...body, response_format: { type: format.type, json_schema: { name: format.json_schema.name, strict: format.json_schema.strict } } } : body;
-    return maskValue(JSON.parse(this.hide(JSON.stringify(slim, (_k, v) => (typeof v === 'string' && v.length > KEEP ? `${v.slice(0, KEEP)}… (${v.length} chars)` : v)))));
+    return maskValue(JSON.parse(this.hide(JSON.stringify(slim, (_k, v) => (typeof v === 'string' ? keepText(v) : v)))));
   }
 
-  private responseBody(res: HttpResponse): unknown {
-    if (res.json !== undefined) return maskValue(JSON.parse(this.hide(JSON.stringify(res.json))));
-    const text = this.hide(res.body);
-    return text.length > KEEP ? `${text.slice(0, KEEP)}… (${text.length} chars)` : text;
-  }
 
   /** The key wherever it shows up (an error message echoing it, a proxy's page). */
   private hide(text: string): string {

@@ -1,6 +1,6 @@
 import type { NodeContext, NodeType, Outcome, PaceRequest } from '../../engine/node-type.ts';
 import type { TaskData } from '../../engine/task.ts';
-import { retryPolicyFrom } from '../../engine/retry-policy.ts';
+import { checkRetry } from '../../engine/retry-policy.ts';
 import { checkDuration } from '../../nodes/call.ts';
 import { DURATION, NODE_ID, fieldEdges } from '../../nodes/edges.ts';
 import { parseDuration } from '../../util/duration.ts';
@@ -45,11 +45,7 @@ export const extractLeadNode: NodeType = {
   },
   check: (n) => {
     const errs = checkDuration(n.timeout, 'timeout');
-    try {
-      retryPolicyFrom(n.retry);
-    } catch (e) {
-      errs.push((e as Error).message);
-    }
+    errs.push(...checkRetry(n.retry));
     return errs;
   },
   edges: (n) => fieldEdges(n, 'next'),

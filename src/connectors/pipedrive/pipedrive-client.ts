@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HttpFailure, type HttpClient, type HttpResponse } from '../../util/http-client.ts';
-import { maskHeaders, maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
+import { keptResponse, maskHeaders, maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
 import type { Pace } from '../connector.ts';
 import { ServiceFailure, type Exchange } from '../service-failure.ts';
 import { pauseFromHeaders, pipedriveFailure } from './pipedrive-errors.ts';
@@ -9,7 +9,6 @@ import { pauseFromHeaders, pipedriveFailure } from './pipedrive-errors.ts';
 export const PIPEDRIVE_PACE: Pace = { perSecond: 10, burst: 20 };
 export const PIPEDRIVE_API_URL = 'https://api.pipedrive.com';
 
-const KEEP = 4096; // characters of a text body kept in history
 /** A node making several calls (upsert) waits out a short pause itself; a longer one is a retry. */
 const MAX_INLINE_WAIT_MS = 3000;
 
@@ -84,7 +83,7 @@ export class PipedriveClient {
       const kind = e instanceof HttpFailure ? e.kind : 'network';
       throw new ServiceFailure('retry', `${kind}: ${this.hide((e as Error).message)}`, { code: kind, exchange: { request } });
     }
-    const exchange: Exchange = { request, response: { status: res.status, body: this.responseBody(res), durationMs: Math.round(res.durationMs) } };
+    const exchange: Exchange = { request, response: keptResponse(res, [this.token, encodeURIComponent(this.token)]) };
     const now = this.now();
     // A 429 pauses the connection through its ServiceFailure (slowDown); any other answer may still
     // say the window or the day is used up, so the next calls wait instead of collecting 429s.
@@ -101,12 +100,6 @@ export class PipedriveClient {
     }
     const f = pipedriveFailure(res, exchange, now);
     throw new ServiceFailure(f.failure, this.hide(f.message), f.opts);
-  }
-
-  private responseBody(res: HttpResponse): unknown {
-    if (res.json !== undefined) return maskValue(JSON.parse(this.hide(JSON.stringify(res.json))));
-    const text = this.hide(res.body);
-    return text.length > KEEP ? `${text.slice(0, KEEP)}… (${text.length} chars)` : text;
   }
 
   /** The token wherever it shows up (an echoed URL, an error message). */

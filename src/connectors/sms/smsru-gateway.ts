@@ -1,13 +1,12 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { HttpFailure, type HttpClient, type HttpResponse } from '../../util/http-client.ts';
-import { maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
+import { keptResponse, maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
 import { ServiceFailure, type Exchange, type FailureClass } from '../service-failure.ts';
 import type { SmsGateway, SmsSendOptions, SmsSent, SmsStatus } from './sms-gateway.ts';
 
 export const SMSRU_API_URL = 'https://sms.ru';
 
 const HOUR = 3_600_000;
-const KEEP = 4096;
 
 interface CodeRule { failure: FailureClass; why: string; retryAfterMs?: number; slowDown?: boolean }
 
@@ -94,7 +93,7 @@ export class SmsRuGateway implements SmsGateway {
       const kind = e instanceof HttpFailure ? e.kind : 'network';
       throw new ServiceFailure('retry', `${kind}: ${this.hide((e as Error).message)}`, { code: kind, exchange: { request } });
     }
-    const exchange: Exchange = { request, response: { status: res.status, body: this.responseBody(res), durationMs: Math.round(res.durationMs) } };
+    const exchange: Exchange = { request, response: keptResponse(res, [this.apiId]) };
     const json = res.json as Record<string, unknown> | undefined;
     if (res.status === 429) throw new ServiceFailure('retry', 'SMS.ru: too many requests', { code: 429, slowDown: true, exchange });
     if (res.status >= 500) throw new ServiceFailure('retry', `SMS.ru answered HTTP ${res.status}`, { code: res.status, exchange });
@@ -116,11 +115,6 @@ export class SmsRuGateway implements SmsGateway {
     });
   }
 
-  private responseBody(res: HttpResponse): unknown {
-    if (res.json !== undefined) return maskValue(JSON.parse(this.hide(JSON.stringify(res.json))));
-    const text = this.hide(res.body);
-    return text.length > KEEP ? `${text.slice(0, KEEP)}… (${text.length} chars)` : text;
-  }
 
   private hide(text: string): string {
     return maskKnown(text, [this.apiId]);

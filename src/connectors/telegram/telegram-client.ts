@@ -1,5 +1,5 @@
 import { HttpFailure, type HttpClient, type HttpResponse } from '../../util/http-client.ts';
-import { maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
+import { keptResponse, maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
 import type { Pace } from '../connector.ts';
 import { ServiceFailure, type Exchange } from '../service-failure.ts';
 import { telegramFailure } from './telegram-errors.ts';
@@ -8,7 +8,6 @@ import { telegramFailure } from './telegram-errors.ts';
 export const TELEGRAM_PACE: Pace = { perSecond: 30, burst: 30 };
 export const TELEGRAM_API_URL = 'https://api.telegram.org';
 
-const KEEP = 4096; // characters of a text body kept in history
 
 /**
  * Spaces messages to one chat: Telegram allows about one a second per chat, and a burst to one chat
@@ -78,7 +77,7 @@ export class TelegramClient {
       const kind = e instanceof HttpFailure ? e.kind : 'network';
       throw new ServiceFailure('retry', `${kind}: ${this.hide((e as Error).message)}`, { code: kind, exchange: { request } });
     }
-    const exchange: Exchange = { request, response: { status: res.status, body: this.responseBody(res), durationMs: Math.round(res.durationMs) } };
+    const exchange: Exchange = { request, response: keptResponse(res, [this.token]) };
     const j = res.json as { ok?: boolean; result?: unknown } | undefined;
     if (res.status >= 200 && res.status < 300 && j?.ok === true) {
       return { result: (j.result ?? {}) as Record<string, unknown>, exchange };
@@ -87,11 +86,6 @@ export class TelegramClient {
     throw new ServiceFailure(f.failure, this.hide(f.message), f.opts);
   }
 
-  private responseBody(res: HttpResponse): unknown {
-    if (res.json !== undefined) return maskValue(JSON.parse(this.hide(JSON.stringify(res.json))));
-    const text = this.hide(res.body);
-    return text.length > KEEP ? `${text.slice(0, KEEP)}… (${text.length} chars)` : text;
-  }
 
   /** The token wherever it shows up (an error message, an echoed URL). */
   private hide(text: string): string {

@@ -1,5 +1,5 @@
 import { HttpFailure, type HttpClient, type HttpResponse } from '../../util/http-client.ts';
-import { maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
+import { keptResponse, maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
 import type { Pace } from '../connector.ts';
 import { ServiceFailure, type Exchange } from '../service-failure.ts';
 import { vkFailure } from './vk-errors.ts';
@@ -9,7 +9,6 @@ export const VK_API_VERSION = '5.199';
 /** A community token may make about 20 requests a second. */
 export const VK_PACE: Pace = { perSecond: 20, burst: 20 };
 
-const KEEP = 4096; // characters of a text body kept in history
 const FORM = 'application/x-www-form-urlencoded';
 
 /**
@@ -51,7 +50,7 @@ export class VkClient {
       const kind = e instanceof HttpFailure ? e.kind : 'network';
       throw new ServiceFailure('retry', `${kind}: ${this.hide((e as Error).message)}`, { code: kind, exchange: { request } });
     }
-    const exchange: Exchange = { request, response: { status: res.status, body: this.responseBody(res), durationMs: Math.round(res.durationMs) } };
+    const exchange: Exchange = { request, response: keptResponse(res, [this.token]) };
     const j = res.json as { response?: unknown } | undefined;
     if (res.status >= 200 && res.status < 300 && j && typeof j === 'object' && 'response' in j) {
       return { response: j.response, exchange };
@@ -60,11 +59,6 @@ export class VkClient {
     throw new ServiceFailure(f.failure, this.hide(f.message), f.opts);
   }
 
-  private responseBody(res: HttpResponse): unknown {
-    if (res.json !== undefined) return maskValue(JSON.parse(this.hide(JSON.stringify(res.json))));
-    const text = this.hide(res.body);
-    return text.length > KEEP ? `${text.slice(0, KEEP)}… (${text.length} chars)` : text;
-  }
 
   /** The token wherever it shows up (an error message, echoed request_params). */
   private hide(text: string): string {

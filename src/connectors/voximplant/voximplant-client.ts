@@ -1,10 +1,9 @@
 import { HttpFailure, type HttpClient, type HttpResponse } from '../../util/http-client.ts';
-import { maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
+import { keepText, maskKnown, maskUrl, maskValue } from '../../util/mask-secrets.ts';
 import { ServiceFailure, type Exchange, type FailureClass } from '../service-failure.ts';
 
 export const VOXIMPLANT_API_URL = 'https://api.voximplant.com';
 
-const KEEP = 4096;
 
 /**
  * HTTP API error codes (`{"error": {"code", "msg"}}`) that will not pass by waiting: credentials,
@@ -93,5 +92,5 @@ function responseBody(res: HttpResponse, mask: (s: string) => string): unknown {
     return body;
   }
   const text = mask(res.body);
-  return text.length > KEEP ? `${text.slice(0, KEEP)}… (${text.length} chars)` : text;
+  return keepText(text);
 }

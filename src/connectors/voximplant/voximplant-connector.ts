@@ -1,7 +1,7 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { NodeContext, NodeType, Outcome, PaceRequest } from '../../engine/node-type.ts';
 import type { TaskData } from '../../engine/task.ts';
-import { retryPolicyFrom } from '../../engine/retry-policy.ts';
+import { checkRetry } from '../../engine/retry-policy.ts';
 import { checkDuration } from '../../nodes/call.ts';
 import { DURATION, NODE_ID, fieldEdges } from '../../nodes/edges.ts';
 import { parseDuration } from '../../util/duration.ts';
@@ -90,11 +90,7 @@ export const voximplantCallNode: NodeType = {
   },
   check: (n) => {
     const errs = [...checkDuration(n.timeout, 'timeout'), ...checkDuration(n.request_timeout, 'request_timeout')];
-    try {
-      retryPolicyFrom(n.retry);
-    } catch (e) {
-      errs.push((e as Error).message);
-    }
+    errs.push(...checkRetry(n.retry));
     return errs;
   },
   edges: (n) => fieldEdges(n, ...EDGE_FIELDS),
