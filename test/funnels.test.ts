@@ -165,6 +165,17 @@ describe('chatbot funnels in a VK community', () => {
     await say(1004, 'Олег');
     await s.until(async () => sentTo(1004).includes('Спасибо, Олег!'));
   });
+  it('a person the platform cannot reach is marked blocked in that bot and takes on_unreachable', async () => {
+    vk.failUser(1005, 901); // "Can't send messages for users without permission"
+    await say(1005, 'старт');
+    const c = await s.until(async () => {
+      const x = await contactOf(1005);
+      return x?.status === 'blocked' && x;
+    });
+    expect(c.bots).toEqual([expect.objectContaining({ connection: 'open-bot', status: 'blocked' })]);
+    const task = (await s.api('GET', '/api/v1/projects/default/processes/welcome/tasks')).body.tasks.find((t: any) => t.data.contact_id === c.id);
+    expect(task).toMatchObject({ status: 'done', node: 'gone' });
+  });
 });
 
 describe('Telegram bots by webhook: one contact across the project\'s bots', () => {

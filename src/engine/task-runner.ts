@@ -23,6 +23,8 @@ export abstract class TaskRunner {
   protected readonly versions = new Map<string, ProcessVersion>();
   protected readonly latest = new Map<string, ProcessVersion>();
   protected config: Record<string, unknown> = {};
+  /** Per process version: its config under the project's, merged once (templates read it every step). */
+  private readonly mergedConfig = new Map<string, Record<string, unknown>>();
   protected running = false;
   protected loopDone: Promise<void> = Promise.resolve();
   protected wakeUp: (() => void) | null = null;
@@ -66,6 +68,7 @@ export abstract class TaskRunner {
   async start(): Promise<void> {
     for (const p of await this.store.listProcesses()) this.remember((await this.store.getProcess(p.name))!);
     this.config = await this.store.getConfig();
+    this.mergedConfig.clear();
     this.running = true;
     this.loopDone = this.loop();
     this.janitor = setInterval(() => void this.purge().catch((e) => this.log.error(e, 'purge failed')), 60_000).unref();
@@ -119,6 +122,7 @@ export abstract class TaskRunner {
   async setConfig(values: Record<string, unknown>): Promise<void> {
     await this.store.setConfig(values);
     this.config = await this.store.getConfig();
+    this.mergedConfig.clear();
   }
 
   getConfig(): Record<string, unknown> {
@@ -181,7 +185,7 @@ export abstract class TaskRunner {
           return engine.callbackUrl(task.id);
         },
       },
-      config: { ...(def.config ?? {}), ...this.config },
+      config: this.configFor(task, def),
       get now() {
         return new Date(now).toISOString();
       },
@@ -189,25 +193,33 @@ export abstract class TaskRunner {
     };
     return {
       nodeId, node, task, now, services: this.services, connections: this.connections,
-      slowDown: (key, ms) => this.pacer.slowDown(key, ms),
-      deadLetters: this.deadLetters,
-      contacts: this.store.contacts,
-      sign: (value) => this.sign(value),
-      cancelTask: async (id) => {
-        try {
-          await this.cancelTask(id);
-          return true;
-        } catch (err) {
-          if (err instanceof TaskError && err.statusCode === 409) return false;
-          throw err;
-        }
-      },
+      slowDown: this.slowDown, deadLetters: this.deadLetters, contacts: this.store.contacts, sign: this.signFn, cancelTask: this.cancelFn,
       dedupe: {
         claim: (keys, windowMs) => this.store.claimDedupeKeys(keys, task.id, Date.now() - windowMs, Date.now()),
         merged: (into, detail) => this.store.addHistory(into, { at: Date.now(), nodeId: nodeId, event: 'merged', detail: { task: task.id, ...detail } }),
       },
       render: (value) => renderTemplate(value, { data: task.data, roots }),
     };
+  }
+
+  // The project-level services of a NodeContext, made once rather than for every step.
+  private readonly slowDown = (key: string, ms: number) => this.pacer.slowDown(key, ms);
+  private readonly signFn = (value: string) => this.sign(value);
+  private readonly cancelFn = async (id: number): Promise<boolean> => {
+    try {
+      await this.cancelTask(id);
+      return true;
+    } catch (err) {
+      if (err instanceof TaskError && err.statusCode === 409) return false; // it had ended
+      throw err;
+    }
+  };
+
+  private configFor(task: TaskRecord, def: ProcessDefinition): Record<string, unknown> {
+    const key = `${task.process}@${task.version}`;
+    let merged = this.mergedConfig.get(key);
+    if (!merged) this.mergedConfig.set(key, (merged = { ...(def.config ?? {}), ...this.config }));
+    return merged;
   }
 
   protected definition(task: TaskRecord): ProcessDefinition {

@@ -243,7 +243,8 @@ function list(v: unknown): string[] | null {
   return Array.isArray(value) ? value.map(String) : null;
 }
 
-function safeParse(text: string): unknown {
+/** JSON.parse, or undefined for text that is not JSON. */
+export function safeParse(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -251,6 +252,7 @@ function safeParse(text: string): unknown {
   }
 }
 
-function truthy(v: unknown): boolean {
+/** A flag as JSON (true) or as form/query text ('true'). */
+export function truthy(v: unknown): boolean {
   return v === true || v === 'true';
 }

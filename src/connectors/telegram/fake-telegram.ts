@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoopbackServer, readBody } from '../loopback-server.ts';
-import { FakeUpdateInbox, writeAnswer, type WebhookDelivery } from './fake-telegram-inbox.ts';
+import { FakeUpdateInbox, safeParse, truthy, writeAnswer, type WebhookDelivery } from './fake-telegram-inbox.ts';
 import * as build from './fake-telegram-updates.ts';
 import type { UpdateDraft } from './fake-telegram-updates.ts';
 import type { TelegramUpdate } from './telegram-updates.ts';
@@ -174,7 +174,7 @@ export class FakeTelegram {
     if (!text.trim()) return bad('message text is empty');
     if ([...text].length > MAX_TEXT) return bad('message is too long');
     if (p.parse_mode !== undefined && !['HTML', 'MarkdownV2', 'Markdown'].includes(String(p.parse_mode))) return bad('unsupported parse_mode');
-    const markup = typeof p.reply_markup === 'string' ? safeJson(p.reply_markup) : p.reply_markup;
+    const markup = typeof p.reply_markup === 'string' ? safeParse(p.reply_markup) : p.reply_markup;
     const keyboardProblem = checkKeyboard(markup);
     if (keyboardProblem) return bad(keyboardProblem);
     if (this.unknownChats.has(chat)) return bad('chat not found');
@@ -221,20 +221,8 @@ function checkKeyboard(markup: unknown): string | null {
 
 function parseBody(raw: string, type: string | undefined): Record<string, unknown> {
   if (!raw) return {};
-  if (/json/i.test(type ?? '')) return (safeJson(raw) as Record<string, unknown>) ?? {};
+  if (/json/i.test(type ?? '')) return (safeParse(raw) as Record<string, unknown>) ?? {};
   return Object.fromEntries(new URLSearchParams(raw));
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function truthy(v: unknown): boolean {
-  return v === true || v === 'true';
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

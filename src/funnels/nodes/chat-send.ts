@@ -39,8 +39,8 @@ export const chatSendNode: NodeType = {
     const out = await inner.type.run(inner.ctx);
     // Marked so the daily report can count messages sent per funnel against the monthly limit.
     if (out.kind === 'go' && out.to === ctx.node.next) out.detail = { ...out.detail, sent: 1 };
-    const unreachable = (out.kind === 'go' && out.to === ctx.node.on_unreachable) || (out.kind === 'fail' && /^unreachable/.test(out.error));
-    if (unreachable) {
+    // connectorNode's failure() marks a person the platform cannot reach, whichever edge it then took.
+    if ('detail' in out && out.detail?.failure === 'unreachable') {
       const contactId = Number(ctx.task.data.contact_id);
       if (contactId) await ctx.contacts.setBotStatus(contactId, String(ctx.task.data.bot), 'blocked');
     }
