@@ -24,7 +24,7 @@ export interface ContactStore {
   removeTags(contactId: number, tags: string[]): Promise<string[]>;
   setVars(contactId: number, vars: Record<string, unknown>): Promise<void>;
 
-  /** Live tasks of the contact (data.contact_id), optionally only in these processes. */
+  /** Live tasks of the contact (created with data.contact_id), optionally only in these processes. */
   liveTasksOf(contactId: number, processes?: string[]): Promise<Array<{ id: number; process: string; nodeId: string; status: string; bot: string | null }>>;
 
   /** The day's figures for the daily report: [from, to) in epoch ms. */

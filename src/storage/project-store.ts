@@ -46,9 +46,10 @@ export interface ProjectStore {
   setConfig(values: Record<string, unknown>): Promise<void>;
 
   /**
-   * Inserts tasks (a live duplicate ref inserts nothing). With `advance`, each new task is handed over
-   * inside the same transaction, and the transition it returns (its first sync steps) is applied there
-   * too (only transitions without spawned or resumed tasks; others are ignored and the task waits at
+   * Inserts tasks (a live duplicate ref inserts nothing). A task whose data has an integer
+   * `contact_id` (a funnel's person) is indexed under it, for ContactStore.liveTasksOf.
+   * With `advance`, each new task is handed over inside the same transaction, and the transition it
+   * returns (its first sync steps) is applied there too (only transitions without spawned or resumed tasks; others are ignored and the task waits at
    * its start node for the engine). `CreateResult.advanced` says it was applied.
    */
   createTasks(tasks: NewTask[], historyAt: number, advance?: AdvanceNew): Promise<CreateResult[]>;

@@ -90,7 +90,7 @@ export class SqliteContactStore implements ContactStore {
 
   async liveTasksOf(contactId: number, processes?: string[]) {
     const rows = this.db.prepare(`SELECT id, process, node_id, status, json_extract(data, '$.bot') AS bot FROM tasks
-      WHERE json_extract(data, '$.contact_id') = ? AND alive = 1`).all(contactId) as Array<{ id: number; process: string; node_id: string; status: string; bot: string | null }>;
+      WHERE contact_id = ? AND alive = 1`).all(contactId) as Array<{ id: number; process: string; node_id: string; status: string; bot: string | null }>;
     return rows.filter((r) => !processes || processes.includes(r.process)).map((r) => ({ id: r.id, process: r.process, nodeId: r.node_id, status: r.status, bot: r.bot }));
   }
 

@@ -68,8 +68,8 @@ export class SqliteProjectStore implements ProjectStore {
     const d = this.db;
     return {
       insertTask: d.prepare(
-        `INSERT INTO tasks (process, version, ref, data, node_id, status, run_at, parent_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+        `INSERT INTO tasks (process, version, ref, data, node_id, status, run_at, parent_id, created_at, updated_at, contact_id)
+         VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
       ),
       liveByRef: d.prepare('SELECT id FROM tasks WHERE process = ? AND ref = ? AND alive = 1'),
       insertHistory: d.prepare('INSERT INTO history (task_id, at, node_id, event, detail) VALUES (?, ?, ?, ?, ?)'),
@@ -228,6 +228,7 @@ export class SqliteProjectStore implements ProjectStore {
       const runAt = t.runAt ?? at;
       const row = this.st.insertTask.get(
         t.process, t.version, t.ref, JSON.stringify(t.data), t.nodeId, runAt, t.parentId ?? null, at, at,
+        Number.isInteger(t.data.contact_id) ? t.data.contact_id : null,
       ) as { id: number } | undefined;
       if (!row) {
         const live = this.st.liveByRef.get(t.process, t.ref) as { id: number };
