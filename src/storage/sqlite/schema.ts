@@ -80,6 +80,12 @@ const MIGRATIONS: string[] = [
   UPDATE tasks SET contact_id = json_extract(data, '$.contact_id') WHERE json_extract(data, '$.contact_id') IS NOT NULL;
   CREATE INDEX tasks_by_contact ON tasks (contact_id) WHERE contact_id IS NOT NULL;
   `,
+  // Due tasks are claimed per process in fair shares (a 100k import must not hold up the site's
+  // leads in another process), so the due index leads with the process.
+  `
+  DROP INDEX tasks_due;
+  CREATE INDEX tasks_due ON tasks (process, run_at) WHERE run_at IS NOT NULL;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -47,6 +47,7 @@ export class SqliteProjectStore implements ProjectStore {
   private readonly writes: WriteQueue;
   private readonly st: ReturnType<SqliteProjectStore['prepare']>;
   readonly contacts: SqliteContactStore;
+  private processList: string[] | undefined;
 
   constructor(readonly project: string, file: string, opts: SqliteOptions = {}) {
     this.db = new Database(file);
@@ -81,10 +82,14 @@ export class SqliteProjectStore implements ProjectStore {
       getTask: d.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
       claim: d.prepare(
         `UPDATE tasks SET run_at = ?, leased = 1 WHERE id IN
-           (SELECT id FROM tasks WHERE run_at <= ? ORDER BY run_at LIMIT ?)
+           (SELECT id FROM tasks WHERE process = ? AND run_at <= ? ORDER BY run_at LIMIT ?)
          RETURNING ${TASK_COLUMNS}`,
       ),
-      nextDue: d.prepare('SELECT MIN(run_at) AS t FROM tasks WHERE run_at IS NOT NULL'),
+      nextDue: d.prepare('SELECT MIN(run_at) AS t FROM tasks WHERE process = ? AND run_at IS NOT NULL'),
+      activeByNode: d.prepare(
+        `SELECT node_id, COUNT(*) AS n FROM tasks WHERE process = ? AND run_at <= ? AND status = 'active' GROUP BY node_id`,
+      ),
+      processNames: d.prepare('SELECT name FROM processes ORDER BY name'),
       history: d.prepare(
         'SELECT at, node_id, event, detail FROM history WHERE task_id = ? ORDER BY rowid DESC LIMIT ?',
       ),
@@ -121,6 +126,7 @@ export class SqliteProjectStore implements ProjectStore {
           .prepare('INSERT INTO processes (name, latest, title, public_id, public_secret) VALUES (?, ?, ?, ?, ?)')
           .run(definition.name, version, definition.title ?? null, publicId, randomBytes(20).toString('hex'));
       }
+      this.processList = undefined;
       return { name: definition.name, version, definition, deployedAt: now };
     });
   }
@@ -278,8 +284,34 @@ export class SqliteProjectStore implements ProjectStore {
     return (this.db.prepare(sql).all(...args, f.limit) as TaskRow[]).map(toTask);
   }
 
+  /**
+   * Fair shares: every process with due tasks gets an equal part of the batch, and what one leaves
+   * the others take. Oldest first within a process. A backlog of one process (an import) thus slows
+   * another process's tasks by one share of a batch, not by the whole backlog.
+   */
   claimDue(now: number, limit: number, leaseMs: number): Promise<TaskRecord[]> {
-    return this.writes.run(() => (this.st.claim.all(now + leaseMs, now, limit) as TaskRow[]).map(toTask));
+    return this.writes.run(() => {
+      const claimed: TaskRow[] = [];
+      let open = this.processes();
+      while (open.length > 0 && claimed.length < limit) {
+        const share = Math.ceil((limit - claimed.length) / open.length);
+        const more: string[] = [];
+        for (const p of open) {
+          const rows = this.st.claim.all(now + leaseMs, p, now, Math.min(share, limit - claimed.length)) as TaskRow[];
+          claimed.push(...rows);
+          if (rows.length === share) more.push(p);
+          if (claimed.length >= limit) break;
+        }
+        open = more;
+      }
+      return claimed.map(toTask);
+    });
+  }
+
+  /** Process names, read once and again after a deploy (the claim asks per process). */
+  private processes(): string[] {
+    this.processList ??= (this.st.processNames.all() as Array<{ name: string }>).map((r) => r.name);
+    return this.processList;
   }
 
   private apply(tr: Transition, at: number): void {
@@ -356,9 +388,8 @@ export class SqliteProjectStore implements ProjectStore {
 
   async countActiveByNode(until: number): Promise<Array<{ process: string; nodeId: string; count: number }>> {
     // Walks the due index up to `until` only: a million tasks asleep for days cost nothing here.
-    const rows = this.db.prepare(`SELECT process, node_id, COUNT(*) AS n FROM tasks WHERE run_at <= ? AND status = 'active'
-      GROUP BY process, node_id`).all(until) as Array<{ process: string; node_id: string; n: number }>;
-    return rows.map((r) => ({ process: r.process, nodeId: r.node_id, count: r.n }));
+    return this.processes().flatMap((process) =>
+      (this.st.activeByNode.all(process, until) as Array<{ node_id: string; n: number }>).map((r) => ({ process, nodeId: r.node_id, count: r.n })));
   }
 
   async countByStatus(process: string): Promise<Record<string, number>> {
@@ -367,7 +398,12 @@ export class SqliteProjectStore implements ProjectStore {
   }
 
   async nextDueAt(): Promise<number | null> {
-    return (this.st.nextDue.get() as { t: number | null }).t;
+    let next: number | null = null;
+    for (const p of this.processes()) {
+      const t = (this.st.nextDue.get(p) as { t: number | null }).t;
+      if (t !== null && (next === null || t < next)) next = t;
+    }
+    return next;
   }
 
   purgeEnded(process: string, before: number): Promise<number> {
