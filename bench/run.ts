@@ -167,9 +167,13 @@ try {
     await parallel(4, Math.ceil((SLEEPERS - already) / 1000), async () => void (await call('POST', tasksPath('hold'), Array.from({ length: 1000 }, () => ({ data: {} })))));
     await server.settle();
     const s = await stats('hold');
+    // Right after the creates, the heap still holds their garbage; V8 collects it once the server is
+    // idle for several seconds (measured: 97 → 32 MB heap between 7 and 17 s). Both figures are kept; the target is the second.
     await new Promise((r) => setTimeout(r, 2000));
+    results.rss_1m_sleeping_right_after_mb = Math.round(server.rssMb());
+    await new Promise((r) => setTimeout(r, 18_000));
     results.rss_1m_sleeping_mb = Math.round(server.rssMb());
-    say(`RSS, ${s.hold} sleeping: ${results.rss_1m_sleeping_mb} MB`);
+    say(`RSS, ${s.hold} sleeping: ${results.rss_1m_sleeping_mb} MB after 20 s idle (${results.rss_1m_sleeping_right_after_mb} MB 2 s after the last create)`);
   }
 } finally {
   await server.stop();

@@ -55,6 +55,8 @@ describe('chatbot funnels in a VK community', () => {
     expect(res.body.errors).toEqual([expect.objectContaining({ path: 'triggers[0].match.value[1]', message: expect.stringMatching(/bad regular expression/) })]);
     const unknown = await s.deploy({ name: 'broken', triggers: [{ on: 'sometimes' }], nodes: { e: { type: 'final' } } });
     expect(unknown.body.errors).toEqual([expect.objectContaining({ path: 'triggers[0].on' })]);
+    const badDate = await s.deploy({ name: 'broken', triggers: [{ on: 'message', from: '2026-13-40' }], nodes: { e: { type: 'final' } } });
+    expect(badDate.body.errors).toEqual([expect.objectContaining({ path: 'triggers[0].from', message: expect.stringMatching(/date-time/) })]);
   });
 
   it('answers VK\'s confirmation and refuses calls without the secret', async () => {

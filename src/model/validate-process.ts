@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import ajvFormats from 'ajv-formats';
 import type { NodeRegistry } from '../engine/node-registry.ts';
 import type { ProcessDefinition } from './process-definition.ts';
 import { COMMON_NODE_PROPERTIES, processJsonSchema } from './process-schema.ts';
@@ -17,6 +18,7 @@ export class ProcessValidator {
   private readonly perType = new Map<string, ValidateFunction>();
 
   constructor(private readonly registry: NodeRegistry) {
+    ajvFormats.default(this.ajv); // a trigger's from/to are date-times (CommonJS: the plugin is `default` under ESM)
     const schema = processJsonSchema(registry) as { properties: Record<string, unknown> };
     // Nodes are checked one by one below, so that each error names its node.
     this.top = this.ajv.compile({ ...schema, properties: { ...schema.properties, nodes: { type: 'object', minProperties: 1 } } });
