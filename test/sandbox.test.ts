@@ -92,6 +92,14 @@ return { phone_len: data.phone.length };`;
     stillWorks();
   });
 
+  it('stops a catastrophic regular expression at the time limit', () => {
+    // (a+)+$ against 40 a's and a b backtracks 2^40 times: hours, unless the regex engine polls the interrupt.
+    const started = Date.now();
+    expect(failure(`return /^(a+)+$/.test('a'.repeat(40) + 'b')`, {}, { timeMs: 200 }).kind).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(2000);
+    stillWorks();
+  });
+
   it('stops allocation at the memory limit and works afterwards', () => {
     const huge = failure('const a = new Array(1e8).fill(0); return a.length', {}, { memoryBytes: 8 << 20 });
     expect(huge.kind).toBe('memory');
