@@ -71,6 +71,7 @@ export function connectorNode(spec: ConnectorNodeSpec): NodeType {
     type: spec.type,
     description: spec.description,
     async: true,
+    refs: { connections: [{ path: 'connection', connector: spec.connector, default: 'default' }] },
     paramsSchema: { required: ['next', ...(spec.required ?? [])], properties: { ...COMMON, ...spec.params } },
     check: (n) => [...checkRetry(n.retry), ...checkDuration(n.timeout, 'timeout'), ...(spec.check?.(n) ?? [])],
     edges: (n) => [...fieldEdges(n, 'next', 'on_unreachable'), ...(spec.edges?.(n) ?? [])],

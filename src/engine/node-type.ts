@@ -89,8 +89,29 @@ export interface EdgeRef {
   to: string;
 }
 
+/**
+ * A parameter that names something of the project: `path` is the parameter, dotted into an object
+ * (`telegram.connection`); `default` is what the node uses when it is absent (only when its parent exists).
+ */
+export interface RefParam {
+  path: string;
+  default?: string;
+}
+
+/** What a node's parameters name in its project, so a copy to another project can remap or flag it. */
+export interface NodeRefs {
+  /** Contact tags: a string or a list of strings. */
+  tags?: RefParam[];
+  /** Names of the project's connections of `connector` (one of them, for a list). */
+  connections?: Array<RefParam & { connector: string | string[] }>;
+  /** A bot by its @username, which no connection says (checked by the operator, not by Conveyor). */
+  usernames?: RefParam[];
+}
+
 export interface NodeType {
   type: string;
+  /** What its parameters name in the project (tags, connections); read by funnels/funnel-copy.ts. */
+  refs?: NodeRefs;
   /** One line for docs and the JSON Schema. */
   description: string;
   /** JSON Schema of the node's own parameters (besides type, title, on_error). */

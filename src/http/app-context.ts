@@ -1,11 +1,14 @@
 import type { ProcessValidator } from '../model/validate-process.ts';
 import type { ProjectRegistry } from '../projects/project-registry.ts';
 import type { ConnectorCatalog } from '../connectors/connector-catalog.ts';
+import type { NodeRegistry } from '../engine/node-registry.ts';
 
 /** What the HTTP routes work with. */
 export interface AppContext {
   projects: ProjectRegistry;
   validator: ProcessValidator;
+  /** Every node type the server knows (what their parameters name: funnels/funnel-copy.ts). */
+  registry: NodeRegistry;
   processSchema: Record<string, unknown>;
   apiKey: string;
   connectors: ConnectorCatalog;

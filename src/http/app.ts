@@ -14,6 +14,7 @@ import { botHookRoutes } from './routes/bot-hooks.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { broadcastRoutes } from './routes/broadcasts.ts';
 import { processRoutes } from './routes/processes.ts';
+import { processCopyRoutes } from './routes/process-copy.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { publicRoutes } from './routes/public.ts';
 import { taskRoutes } from './routes/tasks.ts';
@@ -68,6 +69,7 @@ export async function buildApp(ctx: AppContext, logger: Logger): Promise<Fastify
     reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
   projectRoutes(app, ctx);
   processRoutes(app, ctx);
+  processCopyRoutes(app, ctx);
   taskRoutes(app, ctx);
   publicRoutes(app, ctx);
   connectionRoutes(app, ctx);

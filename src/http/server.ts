@@ -89,7 +89,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   try {
     await projects.open();
     if (opts.examples ?? true) await deployExamples(projects, validator, log);
-    app = await buildApp({ projects, validator, processSchema: processJsonSchema(registry), apiKey: key, connectors, metrics, alerter, hookSecret: callbackSecret.toString('hex'), publicUrl: () => publicUrl }, log);
+    app = await buildApp({ projects, validator, registry, processSchema: processJsonSchema(registry), apiKey: key, connectors, metrics, alerter, hookSecret: callbackSecret.toString('hex'), publicUrl: () => publicUrl }, log);
     await app.listen({ port, host });
     alerter.start(opts.alertCheckMs);
   } catch (err) {

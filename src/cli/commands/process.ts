@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { ApiError, type Ctx } from '../api-client.ts';
 import { CliError, emit, localTime, report, table, wholeNumber } from '../output.ts';
+import { processCopyCommand } from './process-copy.ts';
 
 interface ProcessFile { file: string; name: string; text: string; type: 'application/yaml' | 'application/json' }
 
@@ -100,4 +101,6 @@ export function processCommands(program: Command, ctx: Ctx): void {
         ].join('\n'),
       );
     });
+
+  processCopyCommand(proc, ctx);
 }

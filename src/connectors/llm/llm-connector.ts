@@ -30,6 +30,7 @@ export const extractLeadNode: NodeType = {
   type: 'llm.extract_lead',
   description: 'Read a free-text first message into a lead (name, phone, email, service, time, city) with a model or rules.',
   async: true,
+  refs: { connections: [{ path: 'connection', connector: 'llm', default: 'default' }] },
   paramsSchema: {
     required: ['text', 'next'],
     properties: {

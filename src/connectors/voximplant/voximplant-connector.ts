@@ -67,6 +67,7 @@ export const voximplantCallNode: NodeType = {
   description: 'Call a phone through a VoxImplant scenario; go on by the outcome (answered, busy, voicemail…).',
   async: true,
   callbacks: true,
+  refs: { connections: [{ path: 'connection', connector: 'voximplant', default: 'default' }] },
   paramsSchema: {
     required: ['phone', 'next'],
     properties: {

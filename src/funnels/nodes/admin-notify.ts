@@ -11,6 +11,7 @@ export const adminNotifyNode: NodeType = {
   type: 'admin.notify',
   description: 'Leave a note for the project\'s admins (paid but not entered, stuck, anything), optionally also in their Telegram chat.',
   async: true,
+  refs: { connections: [{ path: 'telegram.connection', connector: 'telegram', default: 'default' }] },
   paramsSchema: {
     required: ['text', 'next'],
     properties: {

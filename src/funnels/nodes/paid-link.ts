@@ -9,6 +9,7 @@ import { PRODUCT, paidPayload } from '../paid-link.ts';
 export const paidLinkNode: NodeType = {
   type: 'link.paid',
   description: 'Make the person\'s signed deep link into the paid bot (a forwarded link does nothing).',
+  refs: { usernames: [{ path: 'bot_username' }] },
   paramsSchema: {
     required: ['bot_username', 'product', 'next'],
     properties: {

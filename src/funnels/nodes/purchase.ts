@@ -10,6 +10,7 @@ export const purchaseNode: NodeType = {
   type: 'purchase.record',
   description: 'Record a purchase on the person (variable purchases) and tag them bought.',
   async: true,
+  refs: { tags: [{ path: 'tag', default: 'bought' }] },
   paramsSchema: {
     required: ['product', 'next'],
     properties: {

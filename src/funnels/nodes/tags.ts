@@ -15,6 +15,7 @@ function tagNode(type: 'tags.add' | 'tags.remove'): NodeType {
     type,
     description: type === 'tags.add' ? 'Add permanent tags to the person.' : 'Remove tags from the person (only this removes them).',
     async: true, // writes the project's contacts
+    refs: { tags: [{ path: 'tags' }] },
     paramsSchema: { required: ['tags', 'next'], properties: { tags: TAGS, next: NODE_ID } },
     edges: (n) => fieldEdges(n, 'next'),
     async run(ctx) {
@@ -39,6 +40,7 @@ export const tagsCheckNode: NodeType = {
   type: 'tags.check',
   description: 'Branch on the person\'s tags as they are now (e.g. "bought", an "only once" tag).',
   async: true,
+  refs: { tags: [{ path: 'has' }, { path: 'lacks' }] },
   paramsSchema: {
     required: ['next', 'else'],
     properties: { has: { type: 'array', items: { type: 'string' } }, lacks: { type: 'array', items: { type: 'string' } }, next: NODE_ID, else: NODE_ID },
