@@ -12,8 +12,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err.validation) {
       const v = err.validation[0];
       const where = `${err.validationContext ?? 'body'}${v.instancePath ? v.instancePath.replace(/\//g, '.') : ''}`;
-      const field = v.keyword === 'required' ? `${where}.${(v.params as { missingProperty: string }).missingProperty}` : where;
-      const msg = v.keyword === 'required' ? 'is required' : v.message ?? 'is invalid';
+      const params = v.params as { missingProperty?: string; additionalProperty?: string };
+      const field = v.keyword === 'required' ? `${where}.${params.missingProperty}`
+        : v.keyword === 'additionalProperties' ? `${where}.${params.additionalProperty}` : where;
+      const msg = v.keyword === 'required' ? 'is required' : v.keyword === 'additionalProperties' ? 'unknown field' : v.message ?? 'is invalid';
       return send(400, `${field}: ${msg}`, { field });
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(413, `body: larger than the limit of ${req.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit} bytes`, { field: 'body' });
