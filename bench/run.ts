@@ -8,6 +8,7 @@ import { FakeBitrix24 } from '../src/connectors/bitrix24/fake-bitrix24.ts';
 import { CodeSandbox } from '../src/sandbox/code-sandbox.ts';
 import { startFakeServer } from '../test/support/fake-http-server.ts';
 import { BenchServer, parallel } from './bench-server.ts';
+import { benchInbound } from './inbound.ts';
 
 const asJson = process.argv.includes('--json');
 const onlyArg = process.argv.indexOf('--only');
@@ -158,6 +159,11 @@ try {
     results.import_ceiling_fraction = Math.round((delivered / 100) * 1000) / 1000;
     say(`import to Bitrix24:  ${delivered.toFixed(1)} leads/s at 2 requests/s with batch = ${(results.import_ceiling_fraction * 100).toFixed(1)} % of the 100 leads/s ceiling (${portal.requests} requests for ${portal.leads.length} leads so far)`);
     await portal.close();
+  }
+
+  if (want('inbound')) {
+    // Chatbot messages from the webhook to the reply sent, on a server of its own (a fresh project).
+    Object.assign(results, await benchInbound({ log: say }));
   }
 
   if (want('rss')) {

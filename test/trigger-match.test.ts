@@ -252,8 +252,8 @@ describe('checkRule', () => {
   it.each<[unknown, string[]]>([
     [null, ['rule: must be an object with mode and value']],
     [['exact'], ['rule: must be an object with mode and value']],
-    [{ mode: 'fuzzy', value: 'x' }, ['mode: must be one of exact, contains, regex, meaning, got "fuzzy"']],
-    [{ value: 'x' }, ['mode: must be one of exact, contains, regex, meaning']],
+    [{ mode: 'fuzzy', value: 'x' }, ['mode: must be one of exact, contains, regex, meaning, llm, got "fuzzy"']],
+    [{ value: 'x' }, ['mode: must be one of exact, contains, regex, meaning, llm']],
     [{ mode: 'exact' }, ['value: must be a phrase or a list of phrases']],
     [{ mode: 'exact', value: [] }, ['value: the list is empty']],
     [{ mode: 'exact', value: ['ok', '  '] }, ['value[1]: empty']],

@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import type { ProjectEngine } from '../engine/project-engine.ts';
-import type { Contact } from '../storage/contact-store.ts';
+import type { Contact, ContactStatus } from '../storage/contact-store.ts';
 import type { InboundEvent } from './inbound-event.ts';
 import { matchText } from './trigger-match.ts';
 import { triggerApplies, type TriggerDefinition } from './trigger.ts';
 import { readPaidPayload } from './paid-link.ts';
+import { PerContactOrder } from './per-contact-order.ts';
+import { llmFallback, type LlmMatch, type LlmTriggerMatcher } from './trigger-llm.ts';
+import { paymentFields, recordPayment } from './payment.ts';
 
 /** The node type that waits for the person's next message (see nodes/wait-reply.ts). */
 export const WAIT_REPLY = 'chat.wait_reply';
@@ -19,9 +22,16 @@ export const WAIT_REPLY = 'chat.wait_reply';
 export class FunnelRuntime {
   private running = false;
   private wake: (() => void) | null = null;
+  /** Set by signal(): events may have arrived since the last look. */
+  private dirty = true;
   private done: Promise<void> = Promise.resolve();
+  private readonly order = new PerContactOrder();
+  /** Events handed out and not yet marked processed (a marking that failed puts its event back). */
+  private readonly inFlight = new Set<number>();
+  /** Every event up to this id has been handed out, except those put back below it. */
+  private cursor = 0;
 
-  constructor(private readonly engine: ProjectEngine, private readonly log: Logger) {}
+  constructor(private readonly engine: ProjectEngine, private readonly log: Logger, private readonly llm?: LlmTriggerMatcher) {}
 
   start(): void {
     this.running = true;
@@ -36,32 +46,68 @@ export class FunnelRuntime {
 
   /** New events were stored. */
   signal(): void {
+    this.dirty = true;
     this.wake?.();
   }
 
+  /**
+   * Hands stored events out in id order, at most MAX_IN_FLIGHT at a time: different people's events
+   * run at once (their writes share group commits), one person's run one after another in order.
+   */
   private async loop(): Promise<void> {
     while (this.running) {
       try {
-        const batch = await this.engine.store.contacts.pendingInbound(100);
-        for (const item of batch) {
-          const outcome = await this.handle(item.event, item.connection).catch((err) => {
-            this.log.error({ err, event: item.event.eventId }, 'inbound event failed');
-            return `failed: ${(err as Error).message}`;
-          });
-          await this.engine.store.contacts.markInbound(item.id, outcome);
+        const room = MAX_IN_FLIGHT - this.order.size;
+        if (room > 0 && this.dirty) {
+          this.dirty = false;
+          const batch = await this.engine.store.contacts.pendingInbound(room, this.cursor);
+          for (const item of batch) {
+            this.cursor = Math.max(this.cursor, item.id);
+            if (this.inFlight.has(item.id)) continue;
+            this.inFlight.add(item.id);
+            this.order.run(personOf(item.event), () => this.process(item));
+          }
+          if (batch.length === room) this.dirty = true; // there may be more behind them
+          if (batch.length) continue;
         }
-        if (batch.length) continue;
       } catch (err) {
         this.log.error({ err }, 'inbound loop failed');
+        this.dirty = true;
       }
+      // Until new events arrive, room frees up for more, or a second passes (events of a crashed run).
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 1000);
-        this.wake = () => {
+        const t = setTimeout(() => {
+          this.dirty = true;
+          resolve();
+        }, 1000);
+        const wake = () => {
           clearTimeout(t);
           this.wake = null;
           resolve();
         };
+        this.wake = wake;
+        if (this.dirty && this.order.size < MAX_IN_FLIGHT) wake();
+        else if (this.order.size >= MAX_IN_FLIGHT) void this.order.finishedOne().then(() => this.wake === wake && wake());
       });
+    }
+    await this.order.drained();
+  }
+
+  /** One event, then its mark; the mark is written only after the event's own writes have committed. */
+  private async process(item: { id: number; connection: string; event: InboundEvent }): Promise<void> {
+    const outcome = await this.handle(item.event, item.connection).catch((err) => {
+      this.log.error({ err, event: item.event.eventId }, 'inbound event failed');
+      return `failed: ${(err as Error).message}`;
+    });
+    try {
+      await this.engine.store.contacts.markInbound(item.id, outcome);
+    } catch (err) {
+      // Not marked: it is handed out again (its effects repeat harmlessly, as after a crash).
+      this.log.error({ err, event: item.event.eventId }, 'marking an inbound event failed');
+      this.cursor = Math.min(this.cursor, item.id - 1);
+      this.dirty = true;
+    } finally {
+      this.inFlight.delete(item.id);
     }
   }
 
@@ -69,11 +115,17 @@ export class FunnelRuntime {
   async handle(e: InboundEvent, connection: string): Promise<string> {
     const contacts = this.engine.store.contacts;
     let contact = await contacts.touchContact(e, connection);
-    if (e.kind === 'blocked') await contacts.setBotStatus(contact.id, connection, 'blocked');
-    if (e.kind === 'left') await contacts.setBotStatus(contact.id, connection, 'unsubscribed');
-    if (e.kind === 'unblocked' || e.kind === 'start' || e.kind === 'joined') await contacts.setBotStatus(contact.id, connection, 'active');
-    contact = (await contacts.getContact(contact.id))!;
+    const status = STATUS_AFTER[e.kind];
+    // Only a change is written (every /start would otherwise be a write and a second read).
+    if (status && contact.bots.find((b) => b.connection === connection)?.status !== status) {
+      await contacts.setBotStatus(contact.id, connection, status);
+      contact = (await contacts.getContact(contact.id))!;
+    }
     const did: string[] = [];
+    if (e.payment) {
+      did.push(await recordPayment(contacts, contact.id, e.payment, e.at));
+      contact = (await contacts.getContact(contact.id))!; // its triggers see the purchase recorded
+    }
     if (e.kind === 'message' || e.kind === 'button') {
       const resumed = await this.resumeWaiting(e, connection, contact);
       if (resumed.length) return `resumed task ${resumed.join(', ')}`; // a reply is an answer, not a new trigger
@@ -81,9 +133,10 @@ export class FunnelRuntime {
     for (const name of this.engine.processNames()) {
       const triggers = this.engine.latestVersion(name)!.definition.triggers ?? [];
       for (const t of triggers) {
-        const verdict = this.applies(t, e, connection, contact);
+        const { verdict, match } = await this.applies(t, e, connection, contact);
+        if (match?.fallback) did.push(`${name}: ${match.why}`);
         if (verdict === 'no') continue;
-        let extra: Record<string, unknown> = {};
+        let extra: Record<string, unknown> = { ...paymentFields(e.payment), ...(match && { match }) };
         if (t.paid_link) {
           const link = readPaidPayload(e.payload, (v) => this.engine.sign(v));
           if (!link || link.contactId !== contact.id) {
@@ -101,14 +154,19 @@ export class FunnelRuntime {
     return did.join('; ') || 'no trigger';
   }
 
-  private applies(t: TriggerDefinition, e: InboundEvent, connection: string, contact: Contact): 'yes' | 'no' | 'already_ran' {
+  /** The trigger's verdict; for match mode `llm` (asked only once the rest holds), also what decided it. */
+  private async applies(t: TriggerDefinition, e: InboundEvent, connection: string, contact: Contact): Promise<{ verdict: 'yes' | 'no' | 'already_ran'; match?: LlmMatch }> {
     const verdict = triggerApplies(t, e, connection, contact, Date.now());
-    if (verdict === 'no' || !t.match) return verdict;
+    if (verdict === 'no' || !t.match) return { verdict };
     try {
-      return matchText(t.match, e.text ?? '').matched ? verdict : 'no';
+      if (t.match.mode === 'llm') {
+        const match = this.llm ? await this.llm.match(t.match, e.text ?? '') : llmFallback(t.match, e.text ?? '', 'no language model in this runtime');
+        return { verdict: match.matched ? verdict : 'no', match };
+      }
+      return { verdict: matchText(t.match, e.text ?? '').matched ? verdict : 'no' };
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'a trigger\'s match rule is invalid; skipped'); // deploys check rules; older versions may not have
-      return 'no';
+      return { verdict: 'no' };
     }
   }
 
@@ -131,6 +189,8 @@ export class FunnelRuntime {
     const data = {
       contact_id: contact.id, platform: e.platform, bot: connection, chat_id: e.chatId, user_id: e.userId,
       name: contact.name, text: e.text ?? null, payload: e.payload ?? null, event: e.kind, tags: contact.tags, ...extra,
+      // Telegram Business: chat.send answers through the account the person wrote to.
+      ...(e.businessConnectionId && { business_connection_id: e.businessConnectionId }),
       // For undoing a wrong trigger: the funnels it stopped and the "only once" tag it set.
       ...(stopped.length && { stopped_tasks: stopped }), ...(t.once && { tags_added: [t.once] }),
     };
@@ -159,6 +219,17 @@ export class FunnelRuntime {
     return resumed;
   }
 }
+
+/** Events under way at once; enough for their writes to fill group commits, little enough for memory. */
+const MAX_IN_FLIGHT = 1000;
+
+/** A bot's status for the person after an event of this kind (blocks, unblocks, entering, leaving). */
+const STATUS_AFTER: Partial<Record<InboundEvent['kind'], ContactStatus>> = {
+  blocked: 'blocked', left: 'unsubscribed', unblocked: 'active', start: 'active', joined: 'active',
+};
+
+/** Whose event it is: one contact per person and platform, across the project's bots. */
+const personOf = (e: InboundEvent) => `${e.platform}:${e.userId}`;
 
 const label = (c: Contact) => `${c.name ?? 'contact'} (#${c.id})`;
 /** A time for the admin inbox, in UTC (the inbox lists `at` in ISO for other zones). */

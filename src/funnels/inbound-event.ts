@@ -25,6 +25,24 @@ export interface InboundEvent {
   username?: string;
   /** For `button`: the id to answer (Telegram callback query id; VK message_event `event_id`). */
   callbackQueryId?: string;
+  /**
+   * Telegram Business: the connection a `business_message` came through. Replies to that chat must go
+   * through it (sendMessage `business_connection_id`), or they would come from the bot, not the account.
+   */
+  businessConnectionId?: string;
+  /**
+   * VK `message_reply` not typed by an admin (no `admin_author_id`): its ids, for telling our own
+   * messages.send (VK echoes every outgoing message) from another app's. The store drops it as
+   * 'own message' when they are of a message we sent.
+   */
+  sent?: { randomId?: number; messageId?: number };
+  /**
+   * An outcome known on arrival: the event is kept for the record, already processed, and nothing
+   * reacts to it (e.g. a Telegram Business connection switched off by its owner).
+   */
+  settled?: string;
+  /** For `payment`: what was paid or refunded (POST /api/v1/projects/P/payments; see funnels/payment.ts). */
+  payment?: import('./payment.ts').PaymentDetails;
 }
 
 export type InboundKind =
@@ -42,4 +60,6 @@ export type InboundKind =
   | 'unblocked'
   /** The person joined / left the community (VK group_join / group_leave). */
   | 'joined'
-  | 'left';
+  | 'left'
+  /** A payment of the person succeeded or was refunded (reported through the API, not by a bot). */
+  | 'payment';

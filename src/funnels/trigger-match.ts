@@ -31,6 +31,9 @@
  * intensifier («спасибо! нет, правда, помогли»); «вопросов нет» is not a refusal; negation by emoji
  * (👎) or sarcasm is not seen; a rule whose intent is itself negative («отписаться») should use
  * negation 'off' so that «нет, отпишите меня» is not refused.
+ * LLM: mode `llm` asks the project's language model (funnels/trigger-llm.ts) whether the message means
+ * one of the labels in `value` (or, for a single `value`, answers that yes/no question); here, where
+ * matching is synchronous, and whenever no model answers, it is `meaning` over the same values.
  * Regex: JS `\b` is ASCII-only even with `u` (use `(?<!\p{L})курс(?!\p{L})`); ё is not folded; patterns
  * come from admins, so a catastrophic one («(a+)+$») can still be slow on a long message.
  *
@@ -41,7 +44,7 @@
 import { clauseWords, normalizeText } from './text-normalize.ts';
 import { BUILTIN_GROUPS, clauseRefusal, NEGATORS, STOP_WORDS, stemWord, type SynonymGroup } from './russian-stems.ts';
 
-export type MatchMode = 'exact' | 'contains' | 'regex' | 'meaning';
+export type MatchMode = 'exact' | 'contains' | 'regex' | 'meaning' | 'llm';
 export type NegationGuard = 'refusal' | 'local' | 'off';
 
 export interface MatchRule {
@@ -50,8 +53,10 @@ export interface MatchRule {
   value: string | string[];
   /** `meaning` only: extra synonym groups, each a list of phrases that mean the same. */
   synonyms?: string[][];
-  /** `meaning` only: see the header. Default 'refusal'. */
+  /** `meaning` (and `llm`'s fallback) only: see the header. Default 'refusal'. */
   negation?: NegationGuard;
+  /** `llm` only: the project's llm connection; default "default". */
+  connection?: string;
 }
 
 export interface MatchResult {
@@ -60,9 +65,11 @@ export interface MatchResult {
   why?: string;
 }
 
-const MODES: readonly string[] = ['exact', 'contains', 'regex', 'meaning'] satisfies MatchMode[];
+const MODES: readonly string[] = ['exact', 'contains', 'regex', 'meaning', 'llm'] satisfies MatchMode[];
 const GUARDS: readonly string[] = ['refusal', 'local', 'off'] satisfies NegationGuard[];
-const FIELDS: ReadonlySet<string> = new Set(['mode', 'value', 'synonyms', 'negation']);
+const FIELDS: ReadonlySet<string> = new Set(['mode', 'value', 'synonyms', 'negation', 'connection']);
+/** Modes that read meaning: `llm` falls back to it, so synonyms and negation serve it too. */
+const MEANING_MODES: readonly string[] = ['meaning', 'llm'];
 const MAX_PHRASES = 200;
 const MAX_PHRASE_CHARS = 1000;
 const NEGATION_REACH = 2;
@@ -73,8 +80,8 @@ export function checkRule(rule: unknown): string[] {
   if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) return ['rule: must be an object with mode and value'];
   const r = rule as Record<string, unknown>;
   const errors: string[] = [];
-  for (const key of Object.keys(r)) if (!FIELDS.has(key)) errors.push(`${key}: unknown field (expected mode, value, synonyms, negation)`);
   const mode = typeof r.mode === 'string' && MODES.includes(r.mode) ? (r.mode as MatchMode) : undefined;
+  for (const key of Object.keys(r)) if (!FIELDS.has(key)) errors.push(`${key}: unknown field (expected mode, value, synonyms, negation${mode === 'llm' ? ', connection' : ''})`);
   if (mode === undefined) errors.push(`mode: must be one of ${MODES.join(', ')}${r.mode === undefined ? '' : `, got ${show(r.mode)}`}`);
 
   const v = r.value;
@@ -97,7 +104,7 @@ export function checkRule(rule: unknown): string[] {
   });
 
   if (r.synonyms !== undefined) {
-    if (mode !== undefined && mode !== 'meaning') errors.push(`synonyms: only used by mode meaning, not ${mode}`);
+    if (mode !== undefined && !MEANING_MODES.includes(mode)) errors.push(`synonyms: only used by mode meaning, not ${mode}`);
     if (!Array.isArray(r.synonyms)) errors.push('synonyms: must be a list of groups, each a list of phrases');
     else r.synonyms.forEach((group, i) => {
       if (!Array.isArray(group)) errors.push(`synonyms[${i}]: must be a list of phrases`);
@@ -109,7 +116,11 @@ export function checkRule(rule: unknown): string[] {
   }
   if (r.negation !== undefined) {
     if (typeof r.negation !== 'string' || !GUARDS.includes(r.negation)) errors.push(`negation: must be one of ${GUARDS.join(', ')}, got ${show(r.negation)}`);
-    else if (mode !== undefined && mode !== 'meaning') errors.push(`negation: only used by mode meaning, not ${mode}`);
+    else if (mode !== undefined && !MEANING_MODES.includes(mode)) errors.push(`negation: only used by mode meaning, not ${mode}`);
+  }
+  if (r.connection !== undefined) {
+    if (typeof r.connection !== 'string' || !r.connection.trim()) errors.push('connection: must be the name of an llm connection');
+    else if (mode !== undefined && mode !== 'llm') errors.push(`connection: only used by mode llm, not ${mode}`);
   }
   return errors;
 }
@@ -170,6 +181,7 @@ export function compileRule(rule: MatchRule): Matcher {
       };
     }
     case 'meaning':
+    case 'llm': // without the model: see the header
       return meaningMatcher(phrases, rule.synonyms, rule.negation ?? 'refusal');
   }
 }

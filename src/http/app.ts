@@ -13,6 +13,7 @@ import { contactRoutes } from './routes/contacts.ts';
 import { botHookRoutes } from './routes/bot-hooks.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { broadcastRoutes } from './routes/broadcasts.ts';
+import { paymentRoutes } from './routes/payments.ts';
 import { processRoutes } from './routes/processes.ts';
 import { processCopyRoutes } from './routes/process-copy.ts';
 import { projectRoutes } from './routes/projects.ts';
@@ -79,5 +80,6 @@ export async function buildApp(ctx: AppContext, logger: Logger): Promise<Fastify
   botHookRoutes(app, ctx);
   reportRoutes(app, ctx);
   broadcastRoutes(app, ctx);
+  paymentRoutes(app, ctx);
   return app;
 }

@@ -5,6 +5,7 @@ import type { ProcessDefinition } from './process-definition.ts';
 import { COMMON_NODE_PROPERTIES, processJsonSchema } from './process-schema.ts';
 import { parseDuration } from '../util/duration.ts';
 import { checkRule } from '../funnels/trigger-match.ts';
+import { checkTrigger } from '../funnels/trigger.ts';
 
 export interface ValidationError {
   /** Where, e.g. `nodes.check.branches[0].to`. */
@@ -74,6 +75,7 @@ export class ProcessValidator {
       errors.push({ path: 'start', message: `start node "${def.start}" does not exist` });
     }
     (def.triggers ?? []).forEach((t, i) => {
+      errors.push(...checkTrigger(t, i));
       if (!t.match) return;
       for (const m of checkRule(t.match)) {
         const at = /^([a-z_]+(\[\d+\])?):\s/.exec(m);

@@ -11,6 +11,8 @@ import { ProjectConnections } from '../connectors/project-connections.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { FunnelRuntime } from '../funnels/funnel-runtime.ts';
+import { LlmTriggerMatcher } from '../funnels/trigger-llm.ts';
+import { TimerTriggers } from '../funnels/timer-triggers.ts';
 import { BotPollers } from '../funnels/bot-pollers.ts';
 import type { EngineObserver } from '../engine/engine-observer.ts';
 import { SqliteProjectStore, type SqliteOptions } from '../storage/sqlite/sqlite-project-store.ts';
@@ -26,6 +28,7 @@ export class ProjectRegistry {
   private readonly engines = new Map<string, ProjectEngine>();
   private readonly funnels = new Map<string, FunnelRuntime>();
   private readonly pollers = new Map<string, BotPollers>();
+  private readonly timers = new Map<string, TimerTriggers>();
   private readonly publicIds = new Map<string, { project: string; process: string }>();
 
   private readonly dataDir: string;
@@ -66,8 +69,11 @@ export class ProjectRegistry {
     const deadLetters = new DeadLetters(join(this.dir, `${name}-dead-letters.csv`));
     const engine = new ProjectEngine(store, this.registry, this.services, this.engineOptions, this.log.child({ project: name }), connections, deadLetters, this.observer);
     await engine.start();
-    const funnels = new FunnelRuntime(engine, this.log.child({ project: name, part: 'funnels' }));
+    const funnels = new FunnelRuntime(engine, this.log.child({ project: name, part: 'funnels' }), new LlmTriggerMatcher(engine.connections, this.services.http));
     funnels.start();
+    const timers = new TimerTriggers(engine, this.log.child({ project: name, part: 'timers' }));
+    timers.start();
+    this.timers.set(name, timers);
     this.funnels.set(name, funnels);
     const pollers = new BotPollers(engine, () => funnels.signal(), this.log.child({ project: name, part: 'bots' }));
     pollers.start();
@@ -129,6 +135,7 @@ export class ProjectRegistry {
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.timers.values()].map((t) => t.stop()));
     await Promise.all([...this.pollers.values()].map((p) => p.stop()));
     await Promise.all([...this.funnels.values()].map((f) => f.stop()));
     await Promise.all([...this.engines.values()].map((e) => e.stop()));

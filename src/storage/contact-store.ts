@@ -6,15 +6,26 @@ import type { InboundEvent } from '../funnels/inbound-event.ts';
  * acknowledged), and the admin inbox. Adapters hold the SQL; see the SQLite one.
  */
 export interface ContactStore {
-  /** Stores an inbound event unless this bot (connection) stored one with the same id already; true when new. */
+  /**
+   * Stores an inbound event unless this bot (connection) stored one with the same id already; true when new.
+   * Stored already processed (never pending): an event with `settled` (that outcome), and an echo of a
+   * message we sent (`sent` ids recorded by rememberSent for this bot and chat: outcome 'own message').
+   */
   putInbound(e: InboundEvent, connection: string, raw: unknown): Promise<boolean>;
-  /** Unprocessed events, oldest first. */
-  pendingInbound(limit: number): Promise<Array<{ id: number; connection: string; event: InboundEvent }>>;
+  /**
+   * Notes a message this bot sends to a chat: before the send with its random_id (the platform may echo
+   * it before the send returns), again after with the message id. Kept a week; see putInbound.
+   */
+  rememberSent(m: SentMessage): Promise<void>;
+  /** Unprocessed events, oldest first (only those after `afterId`: the ones not handed out yet). */
+  pendingInbound(limit: number, afterId?: number): Promise<Array<{ id: number; connection: string; event: InboundEvent }>>;
   markInbound(id: number, outcome: string): Promise<void>;
 
   /** Finds or creates the contact for this person and notes the bot they wrote to; returns it. */
   touchContact(e: InboundEvent, connection: string): Promise<Contact>;
   getContact(id: number): Promise<Contact | undefined>;
+  /** The contact of this person on this platform (Telegram / VK user id), if they ever wrote to a bot of the project. */
+  findContact(platform: Contact['platform'], userId: string): Promise<Contact | undefined>;
   listContacts(filter: { tag?: string; status?: ContactStatus; limit: number; afterId?: number }): Promise<Contact[]>;
   /** Status in one bot (and the contact's overall status: active if active in any bot). */
   setBotStatus(contactId: number, connection: string, status: ContactStatus): Promise<void>;
@@ -29,11 +40,31 @@ export interface ContactStore {
 
   /** The day's figures for the daily report: [from, to) in epoch ms. */
   dailyFigures(from: number, to: number, milestones: string[], boughtTag: string): Promise<DailyFigures>;
+  /** Per week [from, to): contacts first seen, and contacts whose status became unsubscribed / blocked. */
+  weeklyFigures(weeks: Array<{ from: number; to: number }>): Promise<WeeklyFigures[]>;
   /** Messages funnels sent (chat.send steps that succeeded) per process in [from, to). */
   messagesSent(from: number, to: number): Promise<Record<string, number>>;
 
   addAdminNote(note: Omit<AdminNote, 'id'>): Promise<number>;
   listAdminNotes(limit: number): Promise<AdminNote[]>;
+}
+
+/** A message we sent, for recognising the platform's echo of it (VK message_reply). */
+export interface SentMessage {
+  platform: 'telegram' | 'vk';
+  /** The bot's connection name. */
+  connection: string;
+  /** The chat it went to (VK peer_id). */
+  chatId: string;
+  randomId: number;
+  messageId?: number | null;
+}
+
+export interface WeeklyFigures {
+  new: number;
+  /** Contacts that unsubscribed (left every bot) / blocked that week, each counted once per week. */
+  unsubscribed: number;
+  blocked: number;
 }
 
 export interface DailyFigures {

@@ -17,6 +17,8 @@ export interface ProjectStore {
   readonly project: string;
   /** The project's chatbot audience (contacts, tags, inbound events, admin inbox). */
   readonly contacts: import('./contact-store.ts').ContactStore;
+  /** Where the project's timer triggers stand (last tick fired). */
+  readonly timerTicks: import('./timer-tick-store.ts').TimerTickStore;
 
   /** Saves the next version; `publicId` is decided by the caller, who knows every project. */
   deployProcess(definition: ProcessDefinition, publicId: string): Promise<ProcessVersion>;

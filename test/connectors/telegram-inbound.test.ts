@@ -152,7 +152,7 @@ describe('webhook', () => {
     expect(hook.events[0]).toMatchObject({ kind: 'message', text: 'хочу курс', userId: '42' });
     const info = await getWebhookInfo(client());
     expect(info).toMatchObject({ url: hook.url, pending_update_count: 0, last_error_message: 'Wrong response from the webhook: 503 Service Unavailable' });
-    expect(fake.calls.find((c) => c.method === 'setWebhook')!.params.allowed_updates).toEqual(['message', 'callback_query', 'my_chat_member', 'business_message']);
+    expect(fake.calls.find((c) => c.method === 'setWebhook')!.params.allowed_updates).toEqual(['message', 'callback_query', 'my_chat_member', 'business_message', 'business_connection', 'chat_member']);
   });
 
   it('a delivery with the wrong secret is refused; Telegram keeps the update for later', async () => {
@@ -251,7 +251,7 @@ describe('TelegramPoller', () => {
     expect(p.batches).toEqual([[a.update_id, b.update_id], [c.update_id]]);
     expect(p.saved).toEqual([b.update_id + 1, c.update_id + 1]);
     const polls = fake.calls.filter((x) => x.method === 'getUpdates');
-    expect(polls[0].params).toMatchObject({ limit: 100, timeout: 25, allowed_updates: ['message', 'callback_query', 'my_chat_member', 'business_message'] });
+    expect(polls[0].params).toMatchObject({ limit: 100, timeout: 25, allowed_updates: ['message', 'callback_query', 'my_chat_member', 'business_message', 'business_connection', 'chat_member'] });
     expect(polls[0].params).not.toHaveProperty('offset');
     expect(polls[1].params).toMatchObject({ offset: b.update_id + 1 });
   });

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoopbackServer, readBody } from '../loopback-server.ts';
-import { FakeUpdateInbox, safeParse, truthy, writeAnswer, type WebhookDelivery } from './fake-telegram-inbox.ts';
+import { FakeBusinessAccounts } from './fake-telegram-business.ts';
+import { FakeUpdateInbox, safeParse, truthy, writeAnswer, type FakeAnswer, type WebhookDelivery } from './fake-telegram-inbox.ts';
+import { FakeInviteLinks } from './fake-telegram-invites.ts';
+import { FAKE_MEDIA_METHODS, FakeMediaFiles } from './fake-telegram-media.ts';
 import * as build from './fake-telegram-updates.ts';
 import type { UpdateDraft } from './fake-telegram-updates.ts';
 import type { TelegramUpdate } from './telegram-updates.ts';
@@ -16,6 +19,8 @@ export interface SentTelegramMessage {
   reply_markup?: { inline_keyboard: Array<Array<Record<string, unknown>>> };
   protect_content?: boolean;
   disable_notification?: boolean;
+  /** Sent on behalf of a Telegram Business account through this connection. */
+  business_connection_id?: string;
   date: number;
 }
 
@@ -32,11 +37,19 @@ export class FakeTelegram {
   readonly inbox = new FakeUpdateInbox();
   /** Every call that reached the fake: its method and parameters (the token is only in the path). */
   readonly calls: Array<{ method: string; params: Record<string, unknown>; at: number }> = [];
+  /** Telegram Business accounts that connected the bot (see fake-telegram-business.ts). */
+  readonly business = new FakeBusinessAccounts();
+  /** Private channels and the invite links made for them (see fake-telegram-invites.ts). */
+  readonly invites = new FakeInviteLinks(() => this.bot());
+  /** Photos, documents and videos sent (see fake-telegram-media.ts). */
+  readonly media = new FakeMediaFiles();
+  /** Every 429 the fake answered: when, and the retry_after it asked for (seconds). */
+  readonly throttled: Array<{ at: number; retryAfter: number }> = [];
   private readonly http = new LoopbackServer((req, res) => void this.handle(req, res));
   private readonly blocked = new Set<string>();
   private readonly deactivated = new Set<string>();
   private readonly unknownChats = new Set<string>();
-  private limited: { retryAfter: number; left: number } | null = null;
+  private limited: { retryAfter: number; left: number; pass: number } | null = null;
   private mode: TelegramDownMode | null = null;
   private nextId = 1;
 
@@ -51,9 +64,28 @@ export class FakeTelegram {
     await this.http.close();
   }
 
-  /** The next `count` calls get 429 "Too Many Requests: retry after N". */
-  rateLimit(retryAfterSeconds: number, count = 1): void {
-    this.limited = { retryAfter: retryAfterSeconds, left: count };
+  /** The next `count` calls (after `afterCalls` more got through) get 429 "Too Many Requests: retry after N". */
+  rateLimit(retryAfterSeconds: number, count = 1, afterCalls = 0): void {
+    this.limited = { retryAfter: retryAfterSeconds, left: count, pass: afterCalls };
+  }
+
+  /**
+   * The most calls of these methods that arrived within any one second (by the fake's clock): what
+   * Telegram's flood control counts. Default: every method that sends into a chat.
+   */
+  busiestSecond(methods: string[] = ['sendMessage', ...Object.keys(FAKE_MEDIA_METHODS)]): number {
+    const at = this.calls.filter((c) => methods.includes(c.method)).map((c) => c.at).sort((a, b) => a - b);
+    let most = 0;
+    for (let i = 0, j = 0; j < at.length; j++) {
+      while (at[j] - at[i] >= 1000) i++;
+      most = Math.max(most, j - i + 1);
+    }
+    return most;
+  }
+
+  /** Calls that arrived while an earlier 429's retry_after was still running: Telegram's rule broken. */
+  callsDuringBan(): number {
+    return this.calls.filter((c) => this.throttled.some((t) => c.at > t.at && c.at < t.at + t.retryAfter * 1000)).length;
   }
 
   /** The person blocked the bot: 403 "Forbidden: bot was blocked by the user". */
@@ -126,11 +158,18 @@ export class FakeTelegram {
   }
 
   businessOperatorUpdate(customerId: number, ownerId: number, text: string): UpdateDraft {
+    this.business.ensure(ownerId);
     return build.businessOperatorUpdate(customerId, ownerId, text);
   }
 
   businessCustomerUpdate(customerId: number, ownerId: number, text: string): UpdateDraft {
+    this.business.ensure(ownerId);
     return build.businessCustomerUpdate(customerId, ownerId, text);
+  }
+
+  /** The person joined a channel by one of the bot's invite links: the `chat_member` update. */
+  joinedByLinkUpdate(userId: number, inviteLink: string): UpdateDraft {
+    return this.invites.join(userId, inviteLink);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -148,13 +187,16 @@ export class FakeTelegram {
     const params = { ...Object.fromEntries(url.searchParams), ...parseBody(raw, req.headers['content-type']) };
     this.calls.push({ method, params, at: Date.now() });
     if (token !== this.token) return json(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
-    if (this.limited && this.limited.left > 0) {
+    if (this.limited && this.limited.pass > 0) this.limited.pass -= 1;
+    else if (this.limited && this.limited.left > 0) {
       this.limited.left -= 1;
       const s = this.limited.retryAfter;
+      this.throttled.push({ at: Date.now(), retryAfter: s });
       return json(res, 429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${s}`, parameters: { retry_after: s } });
     }
     if (method === 'getMe') return json(res, 200, { ok: true, result: this.bot() });
     if (method === 'sendMessage') return this.sendMessage(res, params);
+    if (method in FAKE_MEDIA_METHODS) return this.sendMedia(res, method, params);
     if (method === 'getUpdates') {
       const answer = this.inbox.getUpdates(res, params);
       return void (answer && writeAnswer(res, answer));
@@ -163,6 +205,7 @@ export class FakeTelegram {
     if (method === 'deleteWebhook') return writeAnswer(res, this.inbox.deleteWebhook(params));
     if (method === 'getWebhookInfo') return writeAnswer(res, this.inbox.getWebhookInfo());
     if (method === 'answerCallbackQuery') return writeAnswer(res, this.inbox.answerCallbackQuery(params));
+    if (method === 'createChatInviteLink') return writeAnswer(res, this.invites.create(params));
     return json(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
   }
 
@@ -177,17 +220,19 @@ export class FakeTelegram {
     const markup = typeof p.reply_markup === 'string' ? safeParse(p.reply_markup) : p.reply_markup;
     const keyboardProblem = checkKeyboard(markup);
     if (keyboardProblem) return bad(keyboardProblem);
-    if (this.unknownChats.has(chat)) return bad('chat not found');
-    if (this.blocked.has(chat)) return json(res, 403, { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' });
-    if (this.deactivated.has(chat)) return json(res, 403, { ok: false, error_code: 403, description: 'Forbidden: user is deactivated' });
+    const via = p.business_connection_id === undefined || p.business_connection_id === '' ? undefined : String(p.business_connection_id);
+    const refused = this.chatRefusal(chat, via);
+    if (refused) return writeAnswer(res, refused);
     const msg: SentTelegramMessage = {
       message_id: this.nextId++, chat_id: chat, text, date: Math.floor(Date.now() / 1000),
       ...(p.parse_mode !== undefined && { parse_mode: String(p.parse_mode) }),
       ...(markup !== undefined && { reply_markup: markup as SentTelegramMessage['reply_markup'] }),
       ...(truthy(p.protect_content) && { protect_content: true }),
       ...(truthy(p.disable_notification) && { disable_notification: true }),
+      ...(via && { business_connection_id: via }),
     };
     this.messages.push(msg);
+    if (via) return this.sentForBusiness(res, msg, via);
     const isChannel = chat.startsWith('@') || chat.startsWith('-100');
     json(res, 200, {
       ok: true,
@@ -197,6 +242,53 @@ export class FakeTelegram {
         date: msg.date, text, ...(msg.reply_markup && { reply_markup: msg.reply_markup }),
       },
     });
+  }
+
+  /** Why Telegram will not deliver into this chat (through this business connection), or null. */
+  private chatRefusal(chat: string, via: string | undefined): FakeAnswer | null {
+    const bad = (description: string): FakeAnswer => ({ status: 400, body: { ok: false, error_code: 400, description: `Bad Request: ${description}` } });
+    const forbidden = (description: string): FakeAnswer => ({ status: 403, body: { ok: false, error_code: 403, description: `Forbidden: ${description}` } });
+    const refused = via === undefined ? null : this.business.refusal(via);
+    if (refused) return bad(refused);
+    if (this.unknownChats.has(chat)) return bad('chat not found');
+    if (this.blocked.has(chat)) return forbidden('bot was blocked by the user');
+    if (this.deactivated.has(chat)) return forbidden('user is deactivated');
+    return null;
+  }
+
+  /** sendPhoto / sendDocument / sendVideo: the chat is checked as for a message, the file by fake-telegram-media.ts. */
+  private sendMedia(res: ServerResponse, method: string, p: Record<string, unknown>): void {
+    const chat = p.chat_id === undefined || p.chat_id === null ? '' : String(p.chat_id);
+    if (!chat) return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: chat_id is empty' });
+    const markup = typeof p.reply_markup === 'string' ? safeParse(p.reply_markup) : p.reply_markup;
+    const keyboardProblem = checkKeyboard(markup);
+    if (keyboardProblem) return json(res, 400, { ok: false, error_code: 400, description: `Bad Request: ${keyboardProblem}` });
+    const via = p.business_connection_id === undefined || p.business_connection_id === '' ? undefined : String(p.business_connection_id);
+    const refused = this.chatRefusal(chat, via);
+    if (refused) return writeAnswer(res, refused);
+    const isChannel = chat.startsWith('@') || chat.startsWith('-100');
+    const common = {
+      from: this.bot(),
+      chat: isChannel ? { id: chat, title: 'Test channel', type: 'channel' } : { id: Number(chat) || chat, first_name: 'Test', type: 'private' },
+    };
+    const answer = this.media.send(method, p, { message_id: this.nextId, chat_id: chat, date: Math.floor(Date.now() / 1000), common }, markup);
+    if (answer.status === 200) this.nextId++;
+    writeAnswer(res, answer);
+  }
+
+  /**
+   * A message sent on the owner's behalf: Telegram answers it as the account's message, and the
+   * account's outgoing messages come back as `business_message` updates (ours marked sender_business_bot).
+   */
+  private sentForBusiness(res: ServerResponse, msg: SentTelegramMessage, via: string): void {
+    const owner = this.business.get(via)!.owner;
+    const customer = build.person(Number(msg.chat_id));
+    const message = {
+      business_connection_id: via, message_id: msg.message_id, from: owner, chat: build.privateChat(customer), date: msg.date,
+      text: msg.text, sender_business_bot: this.bot(), ...(msg.reply_markup && { reply_markup: msg.reply_markup }),
+    };
+    json(res, 200, { ok: true, result: message });
+    this.inbox.push({ business_message: message });
   }
 
   /** The bot as Telegram shows it (getMe, `from` of its messages). */

@@ -1,12 +1,13 @@
+import type { NodeContext } from '../../engine/node-type.ts';
 import type { NodeDefinition } from '../../model/process-definition.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { connectorNode } from '../connector-node.ts';
 import { ServiceFailure } from '../service-failure.ts';
 import { TELEGRAM_PACE, TelegramClient } from './telegram-client.ts';
 
-const FLAG = { type: ['boolean', 'string'], description: 'true / false, or a template.' };
+export const FLAG = { type: ['boolean', 'string'], description: 'true / false, or a template.' };
 
-const BUTTON = {
+export const BUTTON = {
   type: 'object',
   required: ['text'],
   additionalProperties: false,
@@ -35,15 +36,14 @@ export const sendMessageNode = connectorNode({
     },
     protect_content: { ...FLAG, description: 'Forbid forwarding and saving the message.' },
     disable_notification: { ...FLAG, description: 'Deliver silently.' },
+    business_connection_id: {
+      type: 'string',
+      description: 'Send on behalf of a Telegram Business account through this connection (the chat is one of the account\'s); '
+        + 'chat.send passes the one the person wrote through. Empty after templates: sent by the bot itself.',
+    },
   },
   check: (n: NodeDefinition) => (Array.isArray(n.buttons) ? buttonProblems(n.buttons) : []),
-  // Telegram allows about one message a second to a chat and 20 a minute to a group (negative ids):
-  // a burst of notices to one seller waits its turn in the engine instead of failing as attempts.
-  lane(ctx) {
-    const chat = String(ctx.render(ctx.node.chat_id) ?? '');
-    if (!chat) return undefined;
-    return chat.startsWith('-') ? { lane: `chat:${chat}`, perSecond: 20 / 60, burst: 1 } : { lane: `chat:${chat}`, perSecond: 1, burst: 1 };
-  },
+  lane: chatLane,
   async call(ctx, connection, p) {
     const problems = buttonProblems(p.buttons);
     if (problems.length) throw new ServiceFailure('fail', problems.join('; '), { code: 'bad_buttons' });
@@ -56,11 +56,23 @@ export const sendMessageNode = connectorNode({
     if (Array.isArray(p.buttons) && p.buttons.length) body.reply_markup = { inline_keyboard: p.buttons };
     if (flag(p.protect_content)) body.protect_content = true;
     if (flag(p.disable_notification)) body.disable_notification = true;
+    if (typeof p.business_connection_id === 'string' && p.business_connection_id.trim()) body.business_connection_id = p.business_connection_id.trim();
     const client = new TelegramClient(ctx.services.http, connection.settings);
     const { result, exchange } = await client.sendMessage(body, parseDuration((p.timeout as string | number | undefined) ?? '30s'));
     return { patch: { message_id: result.message_id }, exchange };
   },
 });
+
+/**
+ * Telegram allows about one message a second to a chat and 20 a minute to a group (negative ids): a
+ * burst of notices to one seller waits its turn in the engine instead of failing as attempts.
+ * Shared by every node that sends into a chat (text, media).
+ */
+export function chatLane(ctx: NodeContext): { lane: string; perSecond: number; burst: number } | undefined {
+  const chat = String(ctx.render(ctx.node.chat_id) ?? '');
+  if (!chat) return undefined;
+  return chat.startsWith('-') ? { lane: `chat:${chat}`, perSecond: 20 / 60, burst: 1 } : { lane: `chat:${chat}`, perSecond: 1, burst: 1 };
+}
 
 /** What is wrong with a `buttons` value, each naming the button; empty when fine or absent. */
 export function buttonProblems(buttons: unknown): string[] {
@@ -84,6 +96,6 @@ export function buttonProblems(buttons: unknown): string[] {
   return out;
 }
 
-function flag(v: unknown): boolean {
+export function flag(v: unknown): boolean {
   return v === true || v === 'true' || v === 1 || v === '1';
 }

@@ -54,6 +54,11 @@ export class TelegramClient {
 
   /** `sendMessage` in the chat's turn; resolves to Telegram's `result` (a Message). */
   async sendMessage(body: Record<string, unknown>, timeoutMs: number): Promise<{ result: Record<string, unknown>; exchange: Exchange }> {
+    return this.sendToChat('sendMessage', body, timeoutMs);
+  }
+
+  /** A send method (sendMessage, sendPhoto, sendDocument, sendVideo) in the chat's turn: all share its slots. */
+  async sendToChat(method: string, body: Record<string, unknown>, timeoutMs: number): Promise<{ result: Record<string, unknown>; exchange: Exchange }> {
     const slot = this.spacer.reserve(`${this.botId}:${String(body.chat_id)}`);
     if (slot.waitMs === null) {
       throw new ServiceFailure('retry', 'too many messages to this chat at once (about 1 a second is allowed)', {
@@ -61,7 +66,7 @@ export class TelegramClient {
       });
     }
     if (slot.waitMs > 0) await new Promise((r) => setTimeout(r, slot.waitMs));
-    return this.call('sendMessage', body, timeoutMs);
+    return this.call(method, body, timeoutMs);
   }
 
   async call(method: string, body: Record<string, unknown>, timeoutMs: number): Promise<{ result: Record<string, unknown>; exchange: Exchange }> {

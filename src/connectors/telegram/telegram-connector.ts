@@ -1,11 +1,13 @@
 import type { Connector } from '../connector.ts';
+import { inviteLinkNode } from './invite-link.ts';
+import { sendMediaNode } from './send-media.ts';
 import { sendMessageNode } from './send-message.ts';
 import { TELEGRAM_API_URL, TELEGRAM_PACE } from './telegram-client.ts';
 
 /** Telegram bots through the Bot API; sending only (updates come in through a webhook elsewhere). */
 export const telegramConnector: Connector = {
   name: 'telegram',
-  description: 'Telegram bot: send messages (with inline buttons) through the Bot API.',
+  description: 'Telegram bot: send messages and files (with inline buttons, also on behalf of a Business account) and make invite links through the Bot API.',
   settingsSchema: {
     type: 'object',
     required: ['bot_token'],
@@ -17,5 +19,5 @@ export const telegramConnector: Connector = {
   },
   secretFields: ['bot_token'],
   pace: TELEGRAM_PACE,
-  nodeTypes: [sendMessageNode],
+  nodeTypes: [sendMessageNode, sendMediaNode, inviteLinkNode],
 };

@@ -57,7 +57,13 @@ const START = /^\/start(?:@[A-Za-z0-9_]+)?(?:\s+([\s\S]*))?$/;
  *   (`sender_business_bot`): our own replies through a business account come back as business
  *   messages, and treating them as an operator's code word would loop.
  * - Automatic business messages (`is_from_offline`: greeting, away, scheduled): no operator typed them.
- * - Everything else (inline queries, polls, reactions, chat_member of groups, payments…).
+ * - `chat_member` of groups and channels, except a person joining by an invite link this bot made
+ *   (telegram.invite_link): that is `joined`, with the link's name as payload. Other joins would make
+ *   contacts of people who never wrote to the bot.
+ * - Everything else (inline queries, polls, reactions, payments…).
+ *
+ * A `business_connection` (the owner connected, switched off or reconnected the bot) is kept as a
+ * settled event: recorded in the inbound log with what it means, with nothing reacting to it.
  */
 export function updateToEvent(update: unknown, botId: string, now: number = Date.now()): InboundEvent | null {
   if (!isObject(update) || !Number.isSafeInteger(update.update_id)) return null;
@@ -68,6 +74,8 @@ export function updateToEvent(update: unknown, botId: string, now: number = Date
   if (isMessage(u.business_message)) return fromBusinessMessage(u.business_message, base);
   if (isObject(u.callback_query)) return fromCallback(u.callback_query, base, now);
   if (isObject(u.my_chat_member)) return fromMembership(u.my_chat_member, base);
+  if (isObject(u.chat_member)) return fromJoinByLink(u.chat_member, base);
+  if (isObject(u.business_connection)) return fromBusinessConnection(u.business_connection, base);
   return null;
 }
 
@@ -93,7 +101,10 @@ function fromBusinessMessage(m: TelegramMessage, base: Base): InboundEvent | nul
   // A business chat is always the owner's private chat with one customer; chat.id is the customer.
   if (m.chat.type !== 'private' || !m.from || m.from.is_bot || m.sender_business_bot || m.is_from_offline) return null;
   const text = m.text ?? m.caption;
-  const common = { ...base, chatId: String(m.chat.id), at: m.date * 1000, ...(text !== undefined && { text }) };
+  const common = {
+    ...base, chatId: String(m.chat.id), at: m.date * 1000, ...(text !== undefined && { text }),
+    ...(typeof m.business_connection_id === 'string' && m.business_connection_id && { businessConnectionId: m.business_connection_id }),
+  };
   if (m.from.id !== m.chat.id) {
     // The account owner (or their employee) wrote: the event is about the customer, named by the chat.
     return { ...common, userId: String(m.chat.id), kind: 'operator_message', ...names(m.chat) };
@@ -124,6 +135,36 @@ function fromMembership(c: Record<string, unknown>, base: Base): InboundEvent | 
   else return null;
   const at = typeof c.date === 'number' ? c.date * 1000 : 0;
   return { ...base, userId: String(c.from.id), chatId: String(chat.id), kind, at, ...names(c.from) };
+}
+
+/** Someone joined a group or channel by an invite link of this bot: `joined`, payload = the link's name. */
+function fromJoinByLink(c: Record<string, unknown>, base: Base): InboundEvent | null {
+  const link = c.invite_link as { creator?: { id?: unknown }; name?: unknown } | undefined;
+  const member = c.new_chat_member as { status?: string; is_member?: boolean; user?: unknown } | undefined;
+  const was = (c.old_chat_member as { status?: string } | undefined)?.status;
+  if (!isObject(link) || String(link.creator?.id) !== base.botId || !isObject(member) || !isPerson(member.user)) return null;
+  const joined = member.status === 'member' || member.status === 'administrator' || (member.status === 'restricted' && member.is_member === true);
+  if (!joined || (was !== 'left' && was !== 'kicked')) return null;
+  const user = member.user;
+  const name = typeof link.name === 'string' && link.name ? link.name : undefined;
+  const at = typeof c.date === 'number' ? c.date * 1000 : 0;
+  // Answers go to the person's private chat with the bot (its id is the person's id), not the channel.
+  return { ...base, userId: String(user.id), chatId: String(user.id), kind: 'joined', at, ...(name && { payload: name }), ...names(user) };
+}
+
+/** The owner connected, switched off or reconnected the bot to their Telegram Business account. */
+function fromBusinessConnection(b: Record<string, unknown>, base: Base): InboundEvent | null {
+  if (typeof b.id !== 'string' || !b.id || !isPerson(b.user)) return null;
+  const enabled = b.is_enabled === true;
+  const owner = b.user;
+  const who = `${names(owner).name ?? 'the owner'} (Telegram user ${owner.id})`;
+  return {
+    ...base, userId: String(owner.id), chatId: String(typeof b.user_chat_id === 'number' ? b.user_chat_id : owner.id),
+    kind: enabled ? 'unblocked' : 'blocked', at: typeof b.date === 'number' ? b.date * 1000 : 0, businessConnectionId: b.id, ...names(owner),
+    settled: enabled
+      ? `business connection ${b.id} of ${who} is enabled: the bot answers in the account's chats`
+      : `business connection ${b.id} of ${who} was switched off: replies in its chats fail until the owner connects the bot again`,
+  };
 }
 
 /** `name`: first + last name, or the username when there is no name; `username` as is. */

@@ -7,8 +7,9 @@ export const SECRET_TOKEN_HEADER = 'x-telegram-bot-api-secret-token';
 /**
  * The update kinds funnels react to (see telegram-updates.ts). Listed explicitly because an empty or
  * missing list means "Telegram's default", which leaves out chat_member and reactions and may change.
+ * chat_member: joins by the bot's invite links; business_connection: the owner switching the bot off.
  */
-export const FUNNEL_UPDATES = ['message', 'callback_query', 'my_chat_member', 'business_message'] as const;
+export const FUNNEL_UPDATES = ['message', 'callback_query', 'my_chat_member', 'business_message', 'business_connection', 'chat_member'] as const;
 
 const SECRET_TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
 const TIMEOUT_MS = 10_000;

@@ -59,6 +59,11 @@ export class FakeVk {
   private readonly queued: Array<{ code: number; left: number }> = [];
   /** `peer:random_id` → the message it sent and when: VK's one-hour duplicate check. */
   private readonly byRandomId = new Map<string, { id: number; at: number }>();
+  /** Where VK posts message_reply for each sent message (the Callback server), and when. */
+  private echo: { url: string; when: 'before' | 'after' } | null = null;
+  private readonly echoing = new Set<Promise<unknown>>();
+  /** Every message_reply posted for a sent message, and what our server answered. */
+  readonly echoes: Array<{ id: number; status: number }> = [];
   private mode: VkDownMode | null = null;
   private dropAnswers = 0;
   private nextId = 1;
@@ -83,6 +88,29 @@ export class FakeVk {
   /** messages.send to this peer fails with `code` (901 not allowed, 902 privacy, 18 deleted…). */
   failUser(peerId: string | number, code: VkUserFailure): void {
     this.userFailures.set(String(peerId), code);
+  }
+
+  /**
+   * As VK does for a community with a Callback server: every message messages.send sends comes back
+   * as a `message_reply` event. `before`: posted (and answered) before messages.send answers, the
+   * order VK does not promise either way.
+   */
+  echoTo(url: string, when: 'before' | 'after' = 'after'): void {
+    this.echo = { url, when };
+  }
+
+  /** Resolves when every echo posted so far has been answered. */
+  async echoesSettled(): Promise<void> {
+    while (this.echoing.size) await Promise.all([...this.echoing]);
+  }
+
+  /** The `object` of a `message_reply` an admin typed in the community's messages (VK names them in admin_author_id). */
+  operatorReplyObject(peerId: number, text: string, adminId: number): Record<string, unknown> {
+    const id = this.nextId++;
+    return {
+      id, date: Math.floor(this.now() / 1000), peer_id: peerId, from_id: -this.groupId, out: 1, text, admin_author_id: adminId,
+      conversation_message_id: id, random_id: randomBytes(4).readInt32BE(0) || 1, fwd_messages: [], attachments: [], important: false, is_hidden: false,
+    };
   }
 
   /** The next `count` calls get error 9 "Flood control". */
@@ -147,6 +175,14 @@ export class FakeVk {
     return { status: res.status, text: await res.text() };
   }
 
+  private postEcho(m: SentVkMessage): Promise<void> {
+    const url = this.echo!.url;
+    const done = this.deliver(url, this.callbackBody('message_reply', replyObject(m, this.groupId)))
+      .then((r) => void this.echoes.push({ id: m.id, status: r.status }), () => void this.echoes.push({ id: m.id, status: 0 }));
+    this.echoing.add(done);
+    return done.finally(() => this.echoing.delete(done));
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     if (raw === null) return;
@@ -183,7 +219,7 @@ export class FakeVk {
     return fail(3);
   }
 
-  private send(p: Record<string, string>, fail: (code: number, detail?: string) => void, res: ServerResponse): void {
+  private async send(p: Record<string, string>, fail: (code: number, detail?: string) => void, res: ServerResponse): Promise<void> {
     const peer = p.peer_id ?? p.user_id ?? '';
     if (!/^-?[0-9]+$/.test(peer)) return fail(100, 'peer_id is undefined');
     if (p.random_id === undefined) return fail(100, 'random_id is a required parameter');
@@ -210,12 +246,23 @@ export class FakeVk {
     };
     this.messages.push(msg);
     if (randomId !== 0) this.byRandomId.set(key, { id: msg.id, at: this.now() });
+    if (this.echo?.when === 'before') await this.postEcho(msg);
+    else if (this.echo) setImmediate(() => void this.postEcho(msg));
     if (this.dropAnswers > 0) {
       this.dropAnswers -= 1;
       return void res.socket?.destroy();
     }
     json(res, { response: msg.id });
   }
+}
+
+/** message_reply's object: the sent message as VK shows an outgoing one (no admin_author_id for an API send). */
+function replyObject(m: SentVkMessage, groupId: number): Record<string, unknown> {
+  return {
+    id: m.id, date: m.date, peer_id: Number(m.peer_id), from_id: -groupId, out: 1, text: m.message, conversation_message_id: m.id,
+    random_id: m.random_id, fwd_messages: [], attachments: [], important: false, is_hidden: false,
+    ...(m.keyboard && { keyboard: m.keyboard }),
+  };
 }
 
 /** A keyboard VK would accept, or undefined (error 911): buttons in rows, known types, labels and payloads in bounds. */

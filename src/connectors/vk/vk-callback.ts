@@ -98,11 +98,19 @@ function toInbound(b: Obj, botId: string, now: number): InboundEvent | undefined
       };
     }
     case 'message_reply': {
-      // An outgoing message of the community (an operator, or the API): the person is the peer.
+      // An outgoing message of the community: an admin typing in the community's messages (VK names
+      // them in admin_author_id), or an API messages.send, ours included: VK echoes every one. The
+      // ids of an API one go along so the store can tell our own sends (not code words) from others'.
       const m = (object.message && typeof object.message === 'object' ? object.message : object) as Obj;
       const peer = idOf(m.peer_id);
       if (!peer) return undefined;
-      return { ...base, kind: 'operator_message', userId: peer, chatId: peer, at: atOf(m.date, now), ...(typeof m.text === 'string' && m.text && { text: m.text }) };
+      const byAdmin = idOf(m.admin_author_id) !== undefined;
+      const randomId = typeof m.random_id === 'number' && m.random_id !== 0 ? m.random_id : undefined;
+      const messageId = typeof m.id === 'number' && m.id > 0 ? m.id : undefined;
+      return {
+        ...base, kind: 'operator_message', userId: peer, chatId: peer, at: atOf(m.date, now), ...(typeof m.text === 'string' && m.text && { text: m.text }),
+        ...(!byAdmin && (randomId !== undefined || messageId !== undefined) && { sent: { ...(randomId !== undefined && { randomId }), ...(messageId !== undefined && { messageId }) } }),
+      };
     }
     case 'message_allow': {
       const key = typeof object.key === 'string' && object.key ? object.key : undefined;

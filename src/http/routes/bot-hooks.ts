@@ -33,6 +33,13 @@ export function botHookRoutes(app: FastifyInstance, ctx: AppContext): void {
   );
 
   const botId = (settings: Record<string, unknown>) => String(settings.bot_token ?? '').split(':')[0];
+  // Derived per delivery it was an HMAC per message; it depends only on the bot, so it is kept.
+  const secretTokens = new Map<string, string>();
+  const secretTokenOf = (key: string) => {
+    let token = secretTokens.get(key);
+    if (token === undefined) secretTokens.set(key, (token = webhookSecretToken(ctx.hookSecret, key)));
+    return token;
+  };
 
   app.post<{ Params: { project: string; connection: string } }>(
     '/hooks/telegram/:project/:connection',
@@ -46,7 +53,7 @@ export function botHookRoutes(app: FastifyInstance, ctx: AppContext): void {
         return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: (e as Error).message });
       }
       const bot = botId(settings);
-      if (!checkSecretToken(req.headers[SECRET_TOKEN_HEADER], webhookSecretToken(ctx.hookSecret, `${req.params.project}:${req.params.connection}:${bot}`))) {
+      if (!checkSecretToken(req.headers[SECRET_TOKEN_HEADER], secretTokenOf(`${req.params.project}:${req.params.connection}:${bot}`))) {
         return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'x-telegram-bot-api-secret-token: does not match this bot\'s webhook' });
       }
       const event = updateToEvent(req.body, bot);

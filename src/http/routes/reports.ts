@@ -7,7 +7,8 @@ import type { AppContext } from '../app-context.ts';
 /**
  * Funnel statistics and the daily report as the seed's team keeps it by hand: per step people now,
  * passed and errors, stuck people (with a bulk move), and per day entered / active / inactive,
- * milestone tags, bought, messages sent against the monthly limit. `format=csv` on each table.
+ * milestone tags, bought, messages sent against the monthly limit; per week new contacts and those
+ * who unsubscribed or blocked. `format=csv` on each table.
  */
 export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
   const csv = (rows: unknown[][]) => stringify(rows);
@@ -106,6 +107,33 @@ export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
         return reply.type('text/csv; charset=utf-8').send(csv(rows));
       }
       return report;
+    },
+  );
+
+  app.get<{ Params: { project: string }; Querystring: { weeks?: number; timezone?: string; format?: 'json' | 'csv' } }>(
+    '/api/v1/projects/:project/reports/weekly',
+    {
+      schema: {
+        tags: ['funnels'], summary: 'Per ISO week (Monday to Monday in the project\'s time zone), oldest first: new contacts, and contacts that unsubscribed or blocked the bot',
+        querystring: { type: 'object', additionalProperties: false, properties: {
+          weeks: { type: 'integer', minimum: 1, maximum: 104, description: 'How many weeks back, this one included (default 8).' },
+          timezone: { type: 'string' }, format: { enum: ['json', 'csv'] },
+        } },
+      },
+    },
+    async (req, reply) => {
+      const engine = ctx.projects.get(req.params.project);
+      const zone = req.query.timezone ?? (engine.getConfig().timezone as string | undefined) ?? 'Europe/Moscow';
+      const thisWeek = DateTime.now().setZone(zone).startOf('week'); // luxon weeks are ISO weeks: Monday first
+      if (!thisWeek.isValid) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `timezone: ${thisWeek.invalidExplanation ?? 'invalid'}`, field: 'timezone' });
+      const count = req.query.weeks ?? 8;
+      const weeks = Array.from({ length: count }, (_, i) => thisWeek.minus({ weeks: count - 1 - i }));
+      const figures = await engine.store.contacts.weeklyFigures(weeks.map((w) => ({ from: w.toMillis(), to: w.plus({ weeks: 1 }).toMillis() })));
+      const rows = weeks.map((w, i) => ({ week: w.toFormat("kkkk-'W'WW"), from: w.toISODate(), ...figures[i] }));
+      if (req.query.format === 'csv') {
+        return reply.type('text/csv; charset=utf-8').send(csv([['week', 'from', 'new', 'unsubscribed', 'blocked'], ...rows.map((r) => [r.week, r.from, r.new, r.unsubscribed, r.blocked])]));
+      }
+      return { timezone: zone, weeks: rows };
     },
   );
 }

@@ -86,6 +86,33 @@ const MIGRATIONS: string[] = [
   DROP INDEX tasks_due;
   CREATE INDEX tasks_due ON tasks (process, run_at) WHERE run_at IS NOT NULL;
   `,
+  // Messages our bots sent, for recognising the platform's echo of them (VK message_reply comes for
+  // every outgoing message, ours too): by random_id, noted before the send, and by message id after.
+  `
+  CREATE TABLE sent_messages (
+    platform TEXT NOT NULL, connection TEXT NOT NULL, chat_id TEXT NOT NULL, random_id INTEGER NOT NULL,
+    message_id INTEGER, at INTEGER NOT NULL, PRIMARY KEY (platform, connection, chat_id, random_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX sent_messages_by_id ON sent_messages (platform, connection, chat_id, message_id) WHERE message_id IS NOT NULL;
+  CREATE INDEX sent_messages_at ON sent_messages (at);
+  `,
+  // Timer triggers: the last tick each fired (so a restart neither skips nor doubles one), and the tick
+  // under way with the last contact it reached (a restart mid-tick goes on from there).
+  `
+  CREATE TABLE timer_ticks (
+    process TEXT NOT NULL, trigger_index INTEGER NOT NULL, spec TEXT NOT NULL, last_tick INTEGER NOT NULL,
+    pending_tick INTEGER, cursor INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,
+    PRIMARY KEY (process, trigger_index)
+  ) WITHOUT ROWID;
+  `,
+  // Weekly report: when contacts stopped (or started again) being reachable, one row per change of a
+  // contact's overall status (a column would forget a block that was later lifted); and new contacts
+  // counted by creation time without a scan.
+  `
+  CREATE TABLE contact_status_changes (contact_id INTEGER NOT NULL, status TEXT NOT NULL, at INTEGER NOT NULL);
+  CREATE INDEX contact_status_changes_at ON contact_status_changes (status, at);
+  CREATE INDEX contacts_created ON contacts (created_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -1,21 +1,53 @@
 import type Database from 'better-sqlite3';
 import type { InboundEvent } from '../../funnels/inbound-event.ts';
-import type { AdminNote, Contact, ContactStatus, ContactStore, DailyFigures } from '../contact-store.ts';
+import type { AdminNote, Contact, ContactStatus, ContactStore, DailyFigures, SentMessage, WeeklyFigures } from '../contact-store.ts';
+import { StatementCache } from './statement-cache.ts';
 import type { WriteQueue } from './write-queue.ts';
+
+const SENT_KEPT_MS = 7 * 86_400_000;
 
 interface ContactRow { id: number; platform: 'telegram' | 'vk'; user_id: string; name: string | null; username: string | null; status: ContactStatus; vars: string; created_at: number }
 
 /** Contacts, tags, inbound events and the admin inbox in the project's SQLite file. */
 export class SqliteContactStore implements ContactStore {
-  constructor(private readonly db: Database.Database, private readonly writes: WriteQueue) {}
+  private readonly db: StatementCache;
 
-  putInbound(e: InboundEvent, connection: string, raw: unknown): Promise<boolean> {
-    return this.writes.run(() => this.db.prepare(`INSERT INTO inbound (event_id, connection, event, raw, received_at)
-      VALUES (?, ?, ?, ?, ?) ON CONFLICT (connection, event_id) DO NOTHING`).run(e.eventId, connection, JSON.stringify(e), JSON.stringify(raw ?? null), Date.now()).changes > 0);
+  constructor(db: Database.Database, private readonly writes: WriteQueue) {
+    this.db = new StatementCache(db);
   }
 
-  async pendingInbound(limit: number) {
-    const rows = this.db.prepare('SELECT id, connection, event FROM inbound WHERE processed_at IS NULL ORDER BY id LIMIT ?').all(limit) as
+  putInbound(e: InboundEvent, connection: string, raw: unknown): Promise<boolean> {
+    return this.writes.run(() => {
+      const now = Date.now();
+      // Decided in the same write as the insert: a send noted later cannot race the check.
+      const outcome = e.settled ?? (e.sent && this.isOwn(e, connection) ? 'own message' : null);
+      return this.db.prepare(`INSERT INTO inbound (event_id, connection, event, raw, received_at, processed_at, outcome)
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection, event_id) DO NOTHING`)
+        .run(e.eventId, connection, JSON.stringify(e), JSON.stringify(raw ?? null), now, outcome === null ? null : now, outcome).changes > 0;
+    });
+  }
+
+  /** Whether the echoed message is one this bot sent to this chat (by random_id, or by message id). */
+  private isOwn(e: InboundEvent, connection: string): boolean {
+    const { randomId, messageId } = e.sent ?? {};
+    const hit = this.db.prepare(`SELECT 1 FROM sent_messages WHERE platform = ? AND connection = ? AND chat_id = ?
+      AND (random_id = ? OR message_id = ?) LIMIT 1`).get(e.platform, connection, e.chatId, randomId ?? null, messageId ?? null);
+    return hit !== undefined;
+  }
+
+  async rememberSent(m: SentMessage): Promise<void> {
+    await this.writes.run(() => {
+      const now = Date.now();
+      this.db.prepare(`INSERT INTO sent_messages (platform, connection, chat_id, random_id, message_id, at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT DO UPDATE SET message_id = coalesce(excluded.message_id, message_id), at = excluded.at`)
+        .run(m.platform, m.connection, m.chatId, m.randomId, m.messageId ?? null, now);
+      // Echoes come within seconds (VK retries a callback for hours at most): a week is plenty.
+      this.db.prepare('DELETE FROM sent_messages WHERE at < ?').run(now - SENT_KEPT_MS);
+    });
+  }
+
+  async pendingInbound(limit: number, afterId = 0) {
+    const rows = this.db.prepare('SELECT id, connection, event FROM inbound WHERE processed_at IS NULL AND id > ? ORDER BY id LIMIT ?').all(afterId, limit) as
       Array<{ id: number; connection: string; event: string }>;
     return rows.map((r) => ({ id: r.id, connection: r.connection, event: JSON.parse(r.event) as InboundEvent }));
   }
@@ -38,6 +70,11 @@ export class SqliteContactStore implements ContactStore {
     return (await this.getContact(id))!;
   }
 
+  async findContact(platform: Contact['platform'], userId: string): Promise<Contact | undefined> {
+    const r = this.db.prepare('SELECT * FROM contacts WHERE platform = ? AND user_id = ?').get(platform, userId) as ContactRow | undefined;
+    return r && this.hydrate(r);
+  }
+
   async getContact(id: number): Promise<Contact | undefined> {
     const r = this.db.prepare('SELECT * FROM contacts WHERE id = ?').get(id) as ContactRow | undefined;
     return r && this.hydrate(r);
@@ -58,7 +95,11 @@ export class SqliteContactStore implements ContactStore {
       // Active if active in any bot; else the latest reason (blocked wins over unsubscribed).
       const statuses = (this.db.prepare('SELECT status FROM contact_bots WHERE contact_id = ?').all(contactId) as Array<{ status: ContactStatus }>).map((r) => r.status);
       const overall: ContactStatus = statuses.includes('active') ? 'active' : statuses.includes('blocked') ? 'blocked' : 'unsubscribed';
-      this.db.prepare('UPDATE contacts SET status = ?, updated_at = ? WHERE id = ?').run(overall, Date.now(), contactId);
+      const now = Date.now();
+      const was = this.db.prepare('SELECT status FROM contacts WHERE id = ?').get(contactId) as { status: ContactStatus } | undefined;
+      this.db.prepare('UPDATE contacts SET status = ?, updated_at = ? WHERE id = ?').run(overall, now, contactId);
+      // Kept for the weekly report (who unsubscribed or blocked that week).
+      if (was && was.status !== overall) this.db.prepare('INSERT INTO contact_status_changes (contact_id, status, at) VALUES (?, ?, ?)').run(contactId, overall, now);
     });
   }
 
@@ -92,6 +133,17 @@ export class SqliteContactStore implements ContactStore {
     const rows = this.db.prepare(`SELECT id, process, node_id, status, json_extract(data, '$.bot') AS bot FROM tasks
       WHERE contact_id = ? AND alive = 1`).all(contactId) as Array<{ id: number; process: string; node_id: string; status: string; bot: string | null }>;
     return rows.filter((r) => !processes || processes.includes(r.process)).map((r) => ({ id: r.id, process: r.process, nodeId: r.node_id, status: r.status, bot: r.bot }));
+  }
+
+  async weeklyFigures(weeks: Array<{ from: number; to: number }>): Promise<WeeklyFigures[]> {
+    const one = (sql: string, ...args: unknown[]) => (this.db.prepare(sql).get(...args) as { n: number }).n;
+    const changedTo = (status: ContactStatus, w: { from: number; to: number }) =>
+      one('SELECT COUNT(DISTINCT contact_id) AS n FROM contact_status_changes WHERE status = ? AND at >= ? AND at < ?', status, w.from, w.to);
+    return weeks.map((w) => ({
+      new: one('SELECT COUNT(*) AS n FROM contacts WHERE created_at >= ? AND created_at < ?', w.from, w.to),
+      unsubscribed: changedTo('unsubscribed', w),
+      blocked: changedTo('blocked', w),
+    }));
   }
 
   async dailyFigures(from: number, to: number, milestones: string[], boughtTag: string): Promise<DailyFigures> {

@@ -14,6 +14,7 @@ import {
 import { migrate } from './schema.ts';
 import { WriteQueue } from './write-queue.ts';
 import { SqliteContactStore } from './sqlite-contact-store.ts';
+import { SqliteTimerTicks } from './sqlite-timer-ticks.ts';
 
 interface TaskRow {
   id: number; process: string; version: number; ref: string | null; data: string; node_id: string;
@@ -47,6 +48,7 @@ export class SqliteProjectStore implements ProjectStore {
   private readonly writes: WriteQueue;
   private readonly st: ReturnType<SqliteProjectStore['prepare']>;
   readonly contacts: SqliteContactStore;
+  readonly timerTicks: SqliteTimerTicks;
   private processList: string[] | undefined;
 
   constructor(readonly project: string, file: string, opts: SqliteOptions = {}) {
@@ -63,6 +65,7 @@ export class SqliteProjectStore implements ProjectStore {
     this.db.prepare('UPDATE tasks SET run_at = ?, leased = 0 WHERE leased = 1').run(Date.now());
     this.writes = new WriteQueue(this.db);
     this.contacts = new SqliteContactStore(this.db, this.writes);
+    this.timerTicks = new SqliteTimerTicks(this.db, this.writes);
   }
 
   private prepare() {
