@@ -10,10 +10,8 @@ import type { ConnectorCatalog } from '../connectors/connector-catalog.ts';
 import { ProjectConnections } from '../connectors/project-connections.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
 import { DeadLetters } from './dead-letters.ts';
-import { FunnelRuntime } from '../funnels/funnel-runtime.ts';
-import { LlmTriggerMatcher } from '../funnels/trigger-llm.ts';
-import { TimerTriggers } from '../funnels/timer-triggers.ts';
-import { BotPollers } from '../funnels/bot-pollers.ts';
+import type { FunnelRuntime } from '../funnels/funnel-runtime.ts';
+import { ProjectFunnels } from '../funnels/project-funnels.ts';
 import type { EngineObserver } from '../engine/engine-observer.ts';
 import { SqliteProjectStore, type SqliteOptions } from '../storage/sqlite/sqlite-project-store.ts';
 
@@ -26,9 +24,7 @@ const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
  */
 export class ProjectRegistry {
   private readonly engines = new Map<string, ProjectEngine>();
-  private readonly funnels = new Map<string, FunnelRuntime>();
-  private readonly pollers = new Map<string, BotPollers>();
-  private readonly timers = new Map<string, TimerTriggers>();
+  private readonly funnels = new Map<string, ProjectFunnels>();
   private readonly publicIds = new Map<string, { project: string; process: string }>();
 
   private readonly dataDir: string;
@@ -69,15 +65,9 @@ export class ProjectRegistry {
     const deadLetters = new DeadLetters(join(this.dir, `${name}-dead-letters.csv`));
     const engine = new ProjectEngine(store, this.registry, this.services, this.engineOptions, this.log.child({ project: name }), connections, deadLetters, this.observer);
     await engine.start();
-    const funnels = new FunnelRuntime(engine, this.log.child({ project: name, part: 'funnels' }), new LlmTriggerMatcher(engine.connections, this.services.http));
+    const funnels = new ProjectFunnels(engine, this.services.http, this.log.child({ project: name }));
     funnels.start();
-    const timers = new TimerTriggers(engine, this.log.child({ project: name, part: 'timers' }));
-    timers.start();
-    this.timers.set(name, timers);
     this.funnels.set(name, funnels);
-    const pollers = new BotPollers(engine, () => funnels.signal(), this.log.child({ project: name, part: 'bots' }));
-    pollers.start();
-    this.pollers.set(name, pollers);
     this.engines.set(name, engine);
     for (const p of await store.listProcesses()) this.publicIds.set(p.publicId, { project: name, process: p.name });
     return engine;
@@ -131,12 +121,10 @@ export class ProjectRegistry {
   /** The project's chatbot side: inbound events to contacts, replies and triggers. */
   funnelsOf(name: string): FunnelRuntime {
     this.get(name);
-    return this.funnels.get(name)!;
+    return this.funnels.get(name)!.runtime;
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.timers.values()].map((t) => t.stop()));
-    await Promise.all([...this.pollers.values()].map((p) => p.stop()));
     await Promise.all([...this.funnels.values()].map((f) => f.stop()));
     await Promise.all([...this.engines.values()].map((e) => e.stop()));
     await Promise.all([...this.engines.values()].map((e) => e.store.close()));

@@ -45,7 +45,8 @@ export interface ContactStore {
   /** Messages funnels sent (chat.send steps that succeeded) per process in [from, to). */
   messagesSent(from: number, to: number): Promise<Record<string, number>>;
 
-  addAdminNote(note: Omit<AdminNote, 'id'>): Promise<number>;
+  /** The note's id; 0 when a note with the same `ref` exists (it is not added twice). */
+  addAdminNote(note: Omit<AdminNote, 'id'> & { ref?: string }): Promise<number>;
   listAdminNotes(limit: number): Promise<AdminNote[]>;
 }
 

@@ -74,7 +74,8 @@ export interface ProjectStore {
   /** For funnel statistics, per node of a process: live tasks there now, tasks that entered it, failures there. */
   nodeFlow(process: string): Promise<Record<string, { now: number; passed: number; errors: number }>>;
   /** Live tasks of a process not changed since `before` (people stuck on a step), oldest first. */
-  stuckTasks(process: string, before: number, limit: number): Promise<TaskRecord[]>;
+  /** Live tasks on their step since before `before`; with `now`, only those with no timer ahead of it (nothing scheduled). */
+  stuckTasks(process: string, before: number, limit: number, now?: number): Promise<TaskRecord[]>;
   /** Active tasks due before `until` (backlog, in flight, retrying soon) per process and node. */
   countActiveByNode(until: number): Promise<Array<{ process: string; nodeId: string; count: number }>>;
   /** Earliest runAt among tasks, or null: the scheduler sleeps until then. */

@@ -186,5 +186,11 @@ describe('chat.send with media', () => {
       .find((t: any) => t.data.chat_id === '8102' && t.status === 'failed'));
     expect(failed.error).toMatch(/^media\.vk: needed to send this file to a VK person/);
     expect(vk.messages.some((m) => m.peer_id === '8102')).toBe(false);
+    // The team learns of it in the admin inbox, with the funnel, step, person and reason.
+    const inbox = (await s.api('GET', '/api/v1/projects/default/admin-inbox')).body;
+    const notes = inbox.notes as Array<{ kind: string; text: string }>;
+    expect(notes.filter((n) => n.kind === 'send_error' && n.text.includes(`task ${failed.id}`))).toEqual([
+      expect.objectContaining({ text: expect.stringMatching(/^vk-gift: the message of step "only_tg" was not sent to .* in media-vk \(task \d+\): media\.vk: needed/) }),
+    ]);
   });
 });

@@ -69,9 +69,10 @@ export const chatSendNode: NodeType = {
   },
   async run(ctx): Promise<Outcome> {
     const inner = delegate(ctx);
-    if (!inner) return { kind: 'fail', error: `chat.send: the task has no ${ctx.task.data.platform ? `sender for platform "${String(ctx.task.data.platform)}"` : 'platform (it was not started by a bot trigger)'}` };
-    if ('error' in inner) return { kind: 'fail', error: inner.error };
+    if (!inner) return noteSendError(ctx, { kind: 'fail', error: `chat.send: the task has no ${ctx.task.data.platform ? `sender for platform "${String(ctx.task.data.platform)}"` : 'platform (it was not started by a bot trigger)'}` });
+    if ('error' in inner) return noteSendError(ctx, { kind: 'fail', error: inner.error });
     const out = await inner.type.run(inner.ctx);
+    if (out.kind === 'fail') return noteSendError(ctx, out);
     // connectorNode's failure() marks a person the platform cannot reach, whichever edge it then took.
     if ('detail' in out && out.detail?.failure === 'unreachable') {
       const contactId = Number(ctx.task.data.contact_id);
@@ -88,6 +89,21 @@ export const chatSendNode: NodeType = {
     return out;
   },
 };
+
+/**
+ * A send that failed for good (not a person who blocked the bot: that is their status) goes to the
+ * admin inbox, so the team sees it without reading task histories.
+ */
+async function noteSendError(ctx: NodeContext, out: Extract<Outcome, { kind: 'fail' }>): Promise<Outcome> {
+  const d = ctx.task.data;
+  const who = `${typeof d.name === 'string' && d.name ? d.name : 'contact'}${d.contact_id ? ` (#${String(d.contact_id)})` : ''}`;
+  const contactId = Number(d.contact_id) || null;
+  await ctx.contacts.addAdminNote({
+    at: Date.now(), kind: 'send_error', contactId,
+    text: `${ctx.task.process}: the message of step "${ctx.nodeId}" was not sent to ${who}${d.bot ? ` in ${String(d.bot)}` : ''} (task ${ctx.task.id}): ${out.error}`,
+  });
+  return out;
+}
 
 /**
  * The platform node for this run and a context whose node is that platform's parameters; for a

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { TaskError } from '../../engine/project-engine.ts';
 import type { AppContext } from '../app-context.ts';
+import { STUCK_AFTER } from '../../funnels/stuck-watch.ts';
+import { parseDuration } from '../../util/duration.ts';
 
 const P = { type: 'object', properties: { project: { type: 'string' }, process: { type: 'string' } } };
 
@@ -81,9 +83,17 @@ export function processRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.put<{ Params: { project: string }; Body: Record<string, unknown> }>(
     '/api/v1/projects/:project/config',
-    { schema: { tags: ['projects'], summary: 'Set configuration values (null removes one)', body: { type: 'object' } } },
+    { schema: { tags: ['projects'], summary: 'Set configuration values (null removes one); funnel_stuck_after (a duration) turns on the admin inbox\'s notes of people stuck on a funnel step', body: { type: 'object' } } },
     async (req) => {
       const engine = ctx.projects.get(req.params.project);
+      const stuck = req.body[STUCK_AFTER];
+      if (stuck !== undefined && stuck !== null) {
+        try {
+          parseDuration(stuck as string | number);
+        } catch (err) {
+          throw new TaskError(400, `body.${STUCK_AFTER}: ${(err as Error).message} (e.g. "1d", "12h")`);
+        }
+      }
       await engine.setConfig(req.body);
       return { config: engine.getConfig() };
     },

@@ -113,6 +113,11 @@ const MIGRATIONS: string[] = [
   CREATE INDEX contact_status_changes_at ON contact_status_changes (status, at);
   CREATE INDEX contacts_created ON contacts (created_at);
   `,
+  // A note that must come once (a person stuck on a step) carries a key.
+  `
+  ALTER TABLE admin_inbox ADD COLUMN ref TEXT;
+  CREATE UNIQUE INDEX admin_inbox_ref ON admin_inbox (ref) WHERE ref IS NOT NULL;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -168,8 +168,11 @@ export class SqliteContactStore implements ContactStore {
     return Object.fromEntries(rows.map((r) => [r.process, r.n]));
   }
 
-  addAdminNote(n: Omit<AdminNote, 'id'>): Promise<number> {
-    return this.writes.run(() => Number(this.db.prepare('INSERT INTO admin_inbox (at, kind, contact_id, text) VALUES (?, ?, ?, ?)').run(n.at, n.kind, n.contactId, n.text).lastInsertRowid));
+  addAdminNote(n: Omit<AdminNote, 'id'> & { ref?: string }): Promise<number> {
+    return this.writes.run(() => {
+      const r = this.db.prepare('INSERT OR IGNORE INTO admin_inbox (at, kind, contact_id, text, ref) VALUES (?, ?, ?, ?, ?)').run(n.at, n.kind, n.contactId, n.text, n.ref ?? null);
+      return r.changes ? Number(r.lastInsertRowid) : 0;
+    });
   }
 
   async listAdminNotes(limit: number): Promise<AdminNote[]> {

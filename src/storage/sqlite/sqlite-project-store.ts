@@ -384,9 +384,11 @@ export class SqliteProjectStore implements ProjectStore {
     return out;
   }
 
-  async stuckTasks(process: string, before: number, limit: number): Promise<TaskRecord[]> {
-    return (this.db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE process = ? AND alive = 1 AND updated_at < ? ORDER BY updated_at LIMIT ?`)
-      .all(process, before, limit) as TaskRow[]).map(toTask);
+  async stuckTasks(process: string, before: number, limit: number, now?: number): Promise<TaskRecord[]> {
+    // With `now`, a task with a timer ahead (a delay, a wait's timeout, a retry) is on schedule, not stuck.
+    const onSchedule = now === undefined ? '' : 'AND (run_at IS NULL OR run_at <= ? OR leased = 1)';
+    return (this.db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE process = ? AND alive = 1 AND updated_at < ? ${onSchedule}
+      ORDER BY updated_at LIMIT ?`).all(...[process, before, ...(now === undefined ? [] : [now]), limit]) as TaskRow[]).map(toTask);
   }
 
   async countActiveByNode(until: number): Promise<Array<{ process: string; nodeId: string; count: number }>> {

@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FakeVk } from '../src/connectors/vk/fake-vk.ts';
+import { startTestServer, type TestServer } from './support/conveyor.ts';
+
+let s: TestServer;
+const vk = new FakeVk();
+let hook: string;
+
+beforeAll(async () => {
+  const [server, vkUrl] = await Promise.all([startTestServer({ masterKey: 'k' }), vk.start()]);
+  s = server;
+  hook = `${s.url}/hooks/vk/default/vk-bot`;
+  await s.api('PUT', '/api/v1/projects/default/connections/vk/vk-bot', { settings: {
+    access_token: vk.token, group_id: vk.groupId, secret: vk.secret, confirmation: vk.confirmation, api_url: vkUrl,
+  } });
+  for (const def of [
+    { // Waits for an answer with a timeout: the person is on schedule, not stuck.
+      name: 'asks', triggers: [{ on: 'message', match: { mode: 'exact', value: 'вопрос' } }],
+      nodes: { ask: { type: 'chat.wait_reply', timeout: '1h', next: 'end', on_timeout: 'end' }, end: { type: 'final' } },
+    },
+    { // A photo with no VK form: the send fails for good and the person is parked on the step.
+      name: 'photo', triggers: [{ on: 'message', match: { mode: 'exact', value: 'фото' } }],
+      nodes: { send: { type: 'chat.send', media: { type: 'photo', url: 'https://example.com/a.jpg' }, next: 'end' }, end: { type: 'final' } },
+    },
+  ]) expect((await s.deploy(def)).status).toBeLessThan(300);
+});
+afterAll(async () => {
+  await s?.stop();
+  await vk.close();
+});
+
+const notes = async (kind: string) =>
+  ((await s.api('GET', '/api/v1/projects/default/admin-inbox')).body.notes as Array<{ kind: string; text: string }>).filter((n) => n.kind === kind);
+
+it('refuses a threshold that is not a duration, naming the field', async () => {
+  const res = await s.api('PUT', '/api/v1/projects/default/config', { funnel_stuck_after: 'soon' });
+  expect(res.status).toBe(400);
+  expect(res.body.message).toMatch(/^body\.funnel_stuck_after: /);
+});
+
+it('notes a person stuck on a step once, and not one whose step is on schedule', async () => {
+  expect((await s.api('PUT', '/api/v1/projects/default/config', { funnel_stuck_after: '1s' })).status).toBe(200);
+  await vk.deliver(hook, vk.callbackBody('message_new', vk.messageNewObject(9001, 'вопрос')));
+  await vk.deliver(hook, vk.callbackBody('message_new', vk.messageNewObject(9002, 'фото')));
+  const failed = await s.until(async () => (await s.api('GET', '/api/v1/projects/default/processes/photo/tasks')).body.tasks
+    .find((t: any) => t.status === 'failed'));
+  // The failed send itself is noted at once; the stuck note comes after the threshold.
+  expect(await notes('send_error')).toEqual([expect.objectContaining({ text: expect.stringContaining(`task ${failed.id}`) })]);
+  const stuck = await s.until(async () => {
+    const n = await notes('stuck');
+    return n.length > 0 && n;
+  });
+  expect(stuck).toEqual([expect.objectContaining({ text: expect.stringMatching(new RegExp(`^photo: .* is stuck on step "send" \\(failed\\) since .* \\(task ${failed.id}\\)$`)) })]);
+  // Checks keep running (every 250 ms at this threshold): still one note, and none for the waiting person.
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(await notes('stuck')).toHaveLength(1);
+});
