@@ -17,7 +17,7 @@ export type Outcome =
   /** A failure that does not pass: the node's `on_error` edge, or the parked `failed` state (at `parkAt` if given). */
   | { kind: 'fail'; error: string; patch?: TaskData; detail?: Record<string, unknown>; parkAt?: string }
   /** The task ends here: `done` (final node) or `error` (error node, with a reason). */
-  | { kind: 'end'; status: 'done' | 'error'; reason?: string; patch?: TaskData; reply?: TaskData };
+  | { kind: 'end'; status: 'done' | 'error'; reason?: string; patch?: TaskData; reply?: TaskData; spawn?: Spawn[] };
 
 /** A task to create in the same transaction (copy, call). */
 export interface Spawn {
