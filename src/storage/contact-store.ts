@@ -45,8 +45,14 @@ export interface ContactStore {
   /** Messages funnels sent (chat.send steps that succeeded) per process in [from, to). */
   messagesSent(from: number, to: number): Promise<Record<string, number>>;
 
-  /** The note's id; 0 when a note with the same `ref` exists (it is not added twice). */
-  addAdminNote(note: Omit<AdminNote, 'id'> & { ref?: string }): Promise<number>;
+  /**
+   * The note's id; 0 when a note with the same `ref` exists (it is not added twice). `relayed`: it
+   * already reached the admins' chat (its sender sent it), so the relay leaves it.
+   */
+  addAdminNote(note: Omit<AdminNote, 'id'> & { ref?: string; relayed?: boolean }): Promise<number>;
+  /** Notes not yet relayed to the admins' chat, oldest first. */
+  notesToRelay(limit: number): Promise<AdminNote[]>;
+  markRelayed(ids: number[]): Promise<void>;
   listAdminNotes(limit: number): Promise<AdminNote[]>;
 }
 

@@ -4,7 +4,8 @@ import { NODE_ID, fieldEdges } from '../../nodes/edges.ts';
 
 /**
  * `admin.notify`: a note in the project's admin inbox (GET /api/v1/projects/P/admin-inbox), and, with
- * `telegram: {chat_id, connection}`, the same text to the admins' Telegram chat. The note is kept
+ * `telegram: {chat_id, connection}`, the same text to that Telegram chat (else to the project's
+ * `admin_chat`, as every note). The note is kept
  * even when the chat cannot be reached (the failure is in the task's history).
  */
 export const adminNotifyNode: NodeType = {
@@ -28,8 +29,9 @@ export const adminNotifyNode: NodeType = {
   async run(ctx) {
     const contactId = Number(ctx.task.data.contact_id) || null;
     const text = String(ctx.render(ctx.node.text));
-    const id = await ctx.contacts.addAdminNote({ at: Date.now(), kind: (ctx.node.kind as 'note' | undefined) ?? 'note', contactId, text });
     const tg = ctx.node.telegram as { chat_id: string | number; connection?: string } | undefined;
+    // With a chat of its own the node sends it there; else the project's admin chat gets it (admin-relay).
+    const id = await ctx.contacts.addAdminNote({ at: Date.now(), kind: (ctx.node.kind as 'note' | undefined) ?? 'note', contactId, text, relayed: tg !== undefined });
     let telegram: string | undefined;
     if (tg) {
       try {

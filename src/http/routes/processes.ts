@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { TaskError } from '../../engine/project-engine.ts';
 import type { AppContext } from '../app-context.ts';
 import { STUCK_AFTER } from '../../funnels/stuck-watch.ts';
+import { ADMIN_CHAT, checkAdminChat } from '../../funnels/admin-relay.ts';
 import { parseDuration } from '../../util/duration.ts';
 
 const P = { type: 'object', properties: { project: { type: 'string' }, process: { type: 'string' } } };
@@ -83,7 +84,7 @@ export function processRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.put<{ Params: { project: string }; Body: Record<string, unknown> }>(
     '/api/v1/projects/:project/config',
-    { schema: { tags: ['projects'], summary: 'Set configuration values (null removes one); funnel_stuck_after (a duration) turns on the admin inbox\'s notes of people stuck on a funnel step', body: { type: 'object' } } },
+    { schema: { tags: ['projects'], summary: 'Set configuration values (null removes one); funnel_stuck_after (a duration) turns on the admin inbox\'s notes of people stuck on a funnel step; admin_chat {chat_id, connection?} sends every admin note to that Telegram chat too', body: { type: 'object' } } },
     async (req) => {
       const engine = ctx.projects.get(req.params.project);
       const stuck = req.body[STUCK_AFTER];
@@ -94,6 +95,8 @@ export function processRoutes(app: FastifyInstance, ctx: AppContext): void {
           throw new TaskError(400, `body.${STUCK_AFTER}: ${(err as Error).message} (e.g. "1d", "12h")`);
         }
       }
+      const chatProblems = req.body[ADMIN_CHAT] === undefined ? [] : checkAdminChat(req.body[ADMIN_CHAT]);
+      if (chatProblems.length) throw new TaskError(400, `body.${chatProblems[0]}`);
       await engine.setConfig(req.body);
       return { config: engine.getConfig() };
     },

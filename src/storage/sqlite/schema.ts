@@ -118,6 +118,11 @@ const MIGRATIONS: string[] = [
   ALTER TABLE admin_inbox ADD COLUMN ref TEXT;
   CREATE UNIQUE INDEX admin_inbox_ref ON admin_inbox (ref) WHERE ref IS NOT NULL;
   `,
+  // Notes go to the admins' Telegram chat once (funnels/admin-relay.ts); the notes before this are done.
+  `
+  ALTER TABLE admin_inbox ADD COLUMN relayed INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX admin_inbox_to_relay ON admin_inbox (id) WHERE relayed = 0;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -168,10 +168,24 @@ export class SqliteContactStore implements ContactStore {
     return Object.fromEntries(rows.map((r) => [r.process, r.n]));
   }
 
-  addAdminNote(n: Omit<AdminNote, 'id'> & { ref?: string }): Promise<number> {
+  addAdminNote(n: Omit<AdminNote, 'id'> & { ref?: string; relayed?: boolean }): Promise<number> {
     return this.writes.run(() => {
-      const r = this.db.prepare('INSERT OR IGNORE INTO admin_inbox (at, kind, contact_id, text, ref) VALUES (?, ?, ?, ?, ?)').run(n.at, n.kind, n.contactId, n.text, n.ref ?? null);
+      const r = this.db.prepare('INSERT OR IGNORE INTO admin_inbox (at, kind, contact_id, text, ref, relayed) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(n.at, n.kind, n.contactId, n.text, n.ref ?? null, n.relayed ? 1 : 0);
       return r.changes ? Number(r.lastInsertRowid) : 0;
+    });
+  }
+
+  async notesToRelay(limit: number): Promise<AdminNote[]> {
+    const rows = this.db.prepare('SELECT id, at, kind, contact_id, text FROM admin_inbox WHERE relayed = 0 ORDER BY id LIMIT ?').all(limit) as
+      Array<{ id: number; at: number; kind: AdminNote['kind']; contact_id: number | null; text: string }>;
+    return rows.map((r) => ({ id: r.id, at: r.at, kind: r.kind, contactId: r.contact_id, text: r.text }));
+  }
+
+  markRelayed(ids: number[]): Promise<void> {
+    return this.writes.run(() => {
+      const st = this.db.prepare('UPDATE admin_inbox SET relayed = 1 WHERE id = ?');
+      for (const id of ids) st.run(id);
     });
   }
 
