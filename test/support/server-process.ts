@@ -5,7 +5,9 @@ const BIN = fileURLToPath(new URL('../../bin/conveyor.js', import.meta.url));
 
 /** The real server as its own OS process, so a test can kill -9 it. */
 export async function spawnServer(dataDir: string, port: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
+  // CONVEYOR_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile a bench's server.
+  const nodeArgs = (process.env.CONVEYOR_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
     env: { ...process.env, CONVEYOR_API_KEY: 'test-key', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
