@@ -55,3 +55,15 @@ it('a process deployed after the first claim is claimed too', async () => {
   await store.createTasks(tasks('new-funnel', 2, now), now);
   expect((await store.claimDue(now, 10, 60_000)).map((t) => t.process)).toEqual(['new-funnel', 'new-funnel']);
 });
+
+it('knows the earliest due time without asking the table, and a write of an earlier one is seen at once', async () => {
+  const now = Date.now();
+  await store.createTasks(tasks('reminders', 1, now + 3_600_000), now);
+  expect(await store.nextDueAt()).toBe(now + 3_600_000);
+  expect(await store.claimDue(now, 10, 60_000)).toEqual([]); // nothing due: answered from what it knows
+  await store.createTasks(tasks('site-leads', 1, now), now); // due now: lowers what it knows
+  expect(await store.nextDueAt()).toBe(now);
+  expect((await store.claimDue(now, 10, 60_000)).map((t) => t.process)).toEqual(['site-leads']);
+  // After a claim it reads the table again: the claimed task's lease is now the earliest.
+  expect(await store.nextDueAt()).toBe(now + 60_000);
+});

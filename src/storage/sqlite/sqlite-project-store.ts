@@ -14,6 +14,7 @@ import {
 import { migrate } from './schema.ts';
 import { WriteQueue } from './write-queue.ts';
 import { SqliteContactStore } from './sqlite-contact-store.ts';
+import { EarliestDue, claimFairly } from './due-tasks.ts';
 import { SqliteTimerTicks } from './sqlite-timer-ticks.ts';
 
 interface TaskRow {
@@ -24,9 +25,6 @@ interface TaskRow {
 
 const TASK_COLUMNS =
   'id, process, version, ref, data, node_id, status, run_at, attempt, error, parent_id, waiting_for, rev, created_at, updated_at';
-
-/** How long the earliest-run_at bookkeeping is trusted before it is read again from the table. */
-const HINT_MS = 1000;
 
 function toTask(r: TaskRow): TaskRecord {
   return {
@@ -53,13 +51,8 @@ export class SqliteProjectStore implements ProjectStore {
   readonly contacts: SqliteContactStore;
   readonly timerTicks: SqliteTimerTicks;
   private processList: string[] | undefined;
-  /**
-   * The earliest run_at of any task (null: none), while known: every write of a run_at passes through
-   * this store and lowers it, so an engine turn with nothing due costs no query (a message-driven
-   * engine wakes thousands of times a second). Unknown after a claim; forgotten after HINT_MS anyway,
-   * so that a write this bookkeeping missed delays a task by at most that.
-   */
-  private dueHint: { at: number | null; since: number } | undefined;
+  /** The earliest run_at while known, so that a turn with nothing due costs no query. */
+  private readonly due = new EarliestDue();
 
   constructor(readonly project: string, file: string, opts: SqliteOptions = {}) {
     this.db = new Database(file);
@@ -245,7 +238,7 @@ export class SqliteProjectStore implements ProjectStore {
     const out: CreateResult[] = [];
     for (const t of tasks) {
       const runAt = t.runAt ?? at;
-      this.noteDue(runAt);
+      this.due.note(runAt);
       const row = this.st.insertTask.get(
         t.process, t.version, t.ref, JSON.stringify(t.data), t.nodeId, runAt, t.parentId ?? null, at, at,
         Number.isInteger(t.data.contact_id) ? t.data.contact_id : null,
@@ -298,30 +291,13 @@ export class SqliteProjectStore implements ProjectStore {
     return (this.db.prepare(sql).all(...args, f.limit) as TaskRow[]).map(toTask);
   }
 
-  /**
-   * Fair shares: every process with due tasks gets an equal part of the batch, and what one leaves
-   * the others take. Oldest first within a process. A backlog of one process (an import) thus slows
-   * another process's tasks by one share of a batch, not by the whole backlog.
-   */
+  /** Fair shares per process (due-tasks.ts), oldest first within each. */
   claimDue(now: number, limit: number, leaseMs: number): Promise<TaskRecord[]> {
-    const hint = this.knownDue(now);
+    const hint = this.due.known(now);
     if (hint !== undefined && (hint === null || hint > now)) return Promise.resolve([]);
     return this.writes.run(() => {
-      this.dueHint = undefined; // what stays due after this claim is not known
-      const claimed: TaskRow[] = [];
-      let open = this.processes();
-      while (open.length > 0 && claimed.length < limit) {
-        const share = Math.ceil((limit - claimed.length) / open.length);
-        const more: string[] = [];
-        for (const p of open) {
-          const rows = this.st.claim.all(now + leaseMs, p, now, Math.min(share, limit - claimed.length)) as TaskRow[];
-          claimed.push(...rows);
-          if (rows.length === share) more.push(p);
-          if (claimed.length >= limit) break;
-        }
-        open = more;
-      }
-      return claimed.map(toTask);
+      this.due.forget(); // what stays due after this claim is not known
+      return claimFairly(this.processes(), limit, (p, n) => this.st.claim.all(now + leaseMs, p, now, n) as TaskRow[]).map(toTask);
     });
   }
 
@@ -338,7 +314,7 @@ export class SqliteProjectStore implements ProjectStore {
       if (tr.waitForFirstSpawn) t.waitingFor = created[0].id;
     }
     const alive = isAlive(t.status);
-    this.noteDue(t.runAt);
+    this.due.note(t.runAt);
     const res = this.st.updateTask.run(
       JSON.stringify(t.data), t.nodeId, t.status, t.runAt, t.attempt, t.error, t.parentId, t.waitingFor,
       at, alive ? null : at, alive ? 1 : 0, tr.keepLease ? 1 : 0, t.id, t.rev,
@@ -419,26 +395,15 @@ export class SqliteProjectStore implements ProjectStore {
 
   async nextDueAt(): Promise<number | null> {
     const now = Date.now();
-    const hint = this.knownDue(now);
+    const hint = this.due.known(now);
     if (hint !== undefined) return hint;
     let next: number | null = null;
     for (const p of this.processes()) {
       const t = (this.st.nextDue.get(p) as { t: number | null }).t;
       if (t !== null && (next === null || t < next)) next = t;
     }
-    this.dueHint = { at: next, since: now };
+    this.due.set(next, now);
     return next;
-  }
-
-  private knownDue(now: number): number | null | undefined {
-    if (this.dueHint && now - this.dueHint.since > HINT_MS) this.dueHint = undefined;
-    return this.dueHint?.at;
-  }
-
-  /** A run_at was written: the earliest known one may be earlier now. */
-  private noteDue(runAt: number | null): void {
-    const h = this.dueHint;
-    if (h && runAt !== null && (h.at === null || runAt < h.at)) h.at = runAt;
   }
 
   purgeEnded(process: string, before: number): Promise<number> {
