@@ -59,6 +59,19 @@ describe('pacer', () => {
     expect(sent.find((x) => x.items[0] === 10)!.at).toBeGreaterThanOrEqual(1000);
   });
 
+  it('forgets idle chat lanes, so a bot that met many people does not keep a lane for each', () => {
+    const bot = { key: 'telegram:default', perSecond: 1000, burst: 1000 };
+    const chat = (n: number) => ({ key: `telegram:default:chat:${n}`, perSecond: 1, burst: 1, within: bot });
+    for (let n = 0; n < 998; n++) pacer.enqueue(chat(n), n);
+    expect(Object.keys(pacer.queued())).toHaveLength(999); // 998 chats and the bot
+    vi.advanceTimersByTime(2000); // every chat's bucket is full again
+    pacer.enqueue(chat(5000), 5000); // the 1000th new lane sweeps the idle ones
+    expect(Object.keys(pacer.queued()).sort()).toEqual(['telegram:default', 'telegram:default:chat:5000']);
+    // A chat seen again starts with a full bucket, as it would have had anyway.
+    pacer.enqueue(chat(1), 1);
+    expect(sent.at(-1)).toEqual({ at: 2000, items: [1] });
+  });
+
   it('stops a lane for as long as the service asked', () => {
     const req = { key: 'telegram:default', perSecond: 10, burst: 1 };
     pacer.enqueue(req, 1);

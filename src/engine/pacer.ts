@@ -2,6 +2,7 @@ import type { PaceRequest } from './node-type.ts';
 
 /** How long a lane's queue may grow, in seconds of its throughput, before tasks wait in the store. */
 const QUEUE_SECONDS = 10;
+const SWEEP_EVERY = 1000;
 
 interface Queued<T> {
   item: T;
@@ -31,6 +32,8 @@ interface Lane<T> {
  */
 export class Pacer<T> {
   private readonly lanes = new Map<string, Lane<T>>();
+  /** Lanes made so far: every SWEEP_EVERY-th runs a sweep of idle chat lanes. */
+  private created = 0;
 
   constructor(private readonly dispatch: (key: string, items: T[]) => void, private readonly clock: () => number = Date.now) {}
 
@@ -88,12 +91,27 @@ export class Pacer<T> {
   private lane(req: PaceRequest): Lane<T> {
     let lane = this.lanes.get(req.key);
     if (!lane) {
+      if (++this.created % SWEEP_EVERY === 0) this.sweep();
       lane = { req, tokens: req.burst, refilledAt: this.clock(), pausedUntil: 0, queue: [], timer: null, backlogUntil: 0, parent: null };
       this.lanes.set(req.key, lane);
     }
     lane.req = req; // a connection's rate may have changed
     lane.parent = req.within ? this.lane(req.within) : null;
     return lane;
+  }
+
+  /**
+   * Forgets the narrower lanes (one per chat) that are back to a full bucket with nothing queued or
+   * paused: a new one would be the same. Without this a bot that met 100,000 people keeps 100,000
+   * lanes, and each slow-down walks them all. Connection lanes stay (few, and chat lanes point to them).
+   */
+  private sweep(): void {
+    const now = this.clock();
+    for (const [k, lane] of this.lanes) {
+      if (!lane.req.within || lane.queue.length || lane.timer || lane.pausedUntil > now || lane.backlogUntil > now) continue;
+      this.refill(lane, now);
+      if (lane.tokens >= lane.req.burst) this.lanes.delete(k);
+    }
   }
 
   private refill(lane: Lane<T>, now: number): void {
