@@ -86,6 +86,36 @@ describe('a process runs tasks through its nodes', () => {
     expect(forged.status).toBe(404);
   });
 
+  it('a callback URL resumes only the wait it was made for: a late answer to an earlier wait is refused', async () => {
+    await s.deploy({
+      name: 'two-calls',
+      nodes: {
+        first: { type: 'set', set: { url1: '{{$task.callback_url}}' }, next: 'wait1' },
+        wait1: { type: 'wait', timeout: '1h', save_to: 'r1', next: 'second', on_timeout: 'second' },
+        second: { type: 'set', set: { url2: '{{$task.callback_url}}' }, next: 'wait2' },
+        wait2: { type: 'wait', timeout: '1h', save_to: 'r2', next: 'done', on_timeout: 'done' },
+        done: { type: 'final' },
+      },
+    });
+    const { body } = await s.createTask('two-calls', { data: {} });
+    const post = (url: string, json: object) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
+    const at = (node: string) => s.until(async () => {
+      const t = await s.task(body.id);
+      return t.task.node === node && t.task.status === 'waiting' && t;
+    });
+    const first = await at('wait1');
+    expect((await post(first.task.data.url1, { call: 1, result: 'no answer' })).status).toBe(200);
+    const second = await at('wait2');
+    expect(second.task.data.url2).not.toBe(first.task.data.url1);
+    // The first call's result again (a retry of the remote side, or a very late one): not for this wait.
+    const late = await post(first.task.data.url1, { call: 1, result: 'answered' });
+    expect(late.status).toBe(410);
+    expect((await late.json()).message).toMatch(/earlier wait of task \d+, which it has left \(now at "wait2"\)/);
+    expect((await post(second.task.data.url2, { call: 2, result: 'answered' })).status).toBe(200);
+    const done = await s.until(ended(body.id));
+    expect(done.task.data).toMatchObject({ r1: { call: 1, result: 'no answer' }, r2: { call: 2, result: 'answered' } });
+  });
+
   it('wait takes its timeout edge', async () => {
     await s.deploy({
       name: 'timeout',

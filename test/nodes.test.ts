@@ -16,7 +16,7 @@ beforeAll(async () => {
 function ctx(node: Record<string, unknown>, data: Record<string, unknown> = {}, now = Date.parse('2026-03-02T10:00:00Z')): NodeContext {
   const task: TaskRecord = {
     id: 7, process: 'p', version: 1, ref: 'r', data, nodeId: 'n', status: 'active', runAt: now, attempt: 0, error: null,
-    parentId: null, waitingFor: null, rev: 0, createdAt: now, updatedAt: now,
+    parentId: null, waitingFor: null, waitSeq: 0, rev: 0, createdAt: now, updatedAt: now,
   };
   return {
     nodeId: 'n', node: node as never, task, now,

@@ -45,24 +45,38 @@ export class ProjectEngine extends TaskRunner {
 
   // ---- callbacks and hand operations ----
 
-  callbackUrl(taskId: number): string {
-    return `${this.opts.publicUrl()}/callbacks/${encodeURIComponent(this.project)}/${taskId}/${this.callbackToken(taskId)}`;
+  /** The URL that resumes the task's wait number `waitSeq` (its next wait, or the one it is in). */
+  callbackUrl(taskId: number, waitSeq: number): string {
+    return `${this.opts.publicUrl()}/callbacks/${encodeURIComponent(this.project)}/${taskId}/${waitSeq}-${this.callbackToken(`${taskId}:${waitSeq}`)}`;
   }
 
-  private callbackToken(taskId: number): string {
-    return createHmac('sha256', this.opts.callbackSecret).update(`${this.project}:${taskId}`).digest('base64url').slice(0, 32);
+  private callbackToken(subject: string): string {
+    return createHmac('sha256', this.opts.callbackSecret).update(`${this.project}:${subject}`).digest('base64url').slice(0, 32);
   }
 
-  verifyCallbackToken(taskId: number, token: string): boolean {
-    const want = Buffer.from(this.callbackToken(taskId));
-    const got = Buffer.from(token);
-    return want.length === got.length && timingSafeEqual(want, got);
+  /**
+   * The wait a callback token was made for; `'any'` for a token of an older version (one per task,
+   * handed out before tokens named their wait); null when the token is not ours.
+   */
+  verifyCallbackToken(taskId: number, token: string): number | 'any' | null {
+    const m = /^(\d{1,9})-(.+)$/.exec(token);
+    const [subject, given] = m ? [`${taskId}:${m[1]}`, m[2]] : [String(taskId), token];
+    const want = Buffer.from(this.callbackToken(subject));
+    const got = Buffer.from(given);
+    if (want.length !== got.length || !timingSafeEqual(want, got)) return null;
+    return m ? Number(m[1]) : 'any';
   }
 
-  /** A callback resumes a waiting task, or is kept until the task reaches its wait node. */
-  async deliverCallback(taskId: number, payload: TaskData): Promise<'resumed' | 'queued'> {
+  /**
+   * A callback resumes a waiting task, or is kept until the task reaches its wait node. With
+   * `waitSeq`, only the wait it was made for: an answer to a wait the task has left is refused (410).
+   */
+  async deliverCallback(taskId: number, payload: TaskData, waitSeq?: number): Promise<'resumed' | 'queued'> {
     return this.withTask(taskId, async (task) => {
       if (!isAlive(task.status)) throw new TaskError(410, `task ${taskId} has ended (${task.status})`);
+      if (waitSeq !== undefined && waitSeq !== task.waitSeq) {
+        throw new TaskError(410, `this callback URL was for an earlier wait of task ${taskId}, which it has left (now at "${task.nodeId}")`);
+      }
       const node = this.definition(task).nodes[task.nodeId];
       if (task.status === 'waiting' && node && this.registry.get(node.type)?.callbacks) {
         const step = this.advance(task, Date.now(), { payload });
@@ -89,6 +103,7 @@ export class ProjectEngine extends TaskRunner {
         throw new TaskError(400, `node: "${nodeId}" is not a node of ${task.process} v${task.version}`);
       }
       const step = new Step(task, Date.now());
+      if (task.status === 'waiting') task.waitSeq += 1; // moved out of a wait: its callback URL is spent
       step.log(nodeId, 'moved', { from: task.nodeId, status: task.status });
       step.moveTo(nodeId);
       await this.commitOrThrow(step);

@@ -48,7 +48,7 @@ export abstract class TaskRunner {
   ) {}
 
   /** The signed URL that resumes this task's wait (given to remote services). */
-  abstract callbackUrl(taskId: number): string;
+  abstract callbackUrl(taskId: number, waitSeq: number): string;
   /** Delivers a callback that came before the task reached its wait. */
   protected abstract deliverInbox(taskId: number): Promise<void>;
   /** A 12-character signature of `value` for this project (links, deep-link payloads). */
@@ -182,7 +182,7 @@ export abstract class TaskRunner {
       task: {
         id: task.id, ref: task.ref, process: task.process, version: task.version, error: task.error,
         get callback_url() {
-          return engine.callbackUrl(task.id);
+          return engine.callbackUrl(task.id, task.waitSeq);
         },
       },
       config: this.configFor(task, def),
@@ -248,9 +248,11 @@ export abstract class TaskRunner {
       }
       const type = this.registry.get(ctx.node.type)!;
       if (resume) {
+        task.waitSeq += 1; // this wait's callback URL is spent
         step.log(task.nodeId, 'resumed', resume.error ? { error: resume.error } : undefined);
         this.runOutcome(step, ctx, () => type.resume!(ctx, resume.payload, resume.error));
       } else if (task.status === 'sleeping' || task.status === 'waiting') {
+        if (task.status === 'waiting') task.waitSeq += 1;
         step.log(task.nodeId, task.status === 'sleeping' ? 'woke' : 'timeout');
         this.runOutcome(step, ctx, () => type.wake!(ctx));
       } else if (task.status !== 'active') {

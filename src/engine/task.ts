@@ -31,6 +31,11 @@ export interface TaskRecord {
   parentId: number | null;
   /** For a parent at a `call` node: the child it waits for. */
   waitingFor: number | null;
+  /**
+   * Waits the task has left (resumed, timed out, moved on by hand). A callback URL names the wait it
+   * was made for, so a late answer to an earlier wait (a retried robot call) cannot resume a later one.
+   */
+  waitSeq: number;
   /** Optimistic-concurrency counter: every committed change increments it. */
   rev: number;
   createdAt: number;

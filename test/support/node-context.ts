@@ -41,7 +41,7 @@ export function nodeContext(node: Record<string, unknown>, opts: ContextOptions 
   const data = opts.data ?? {};
   const task: TaskRecord = {
     id: 7, process: 'p', version: 1, ref: 'r', data, nodeId: 'n', status: 'active', runAt: now, attempt: opts.attempt ?? 0,
-    error: null, parentId: null, waitingFor: null, rev: 0, createdAt: now, updatedAt: now,
+    error: null, parentId: null, waitingFor: null, waitSeq: 0, rev: 0, createdAt: now, updatedAt: now,
   };
   return {
     nodeId: 'n', node: node as never, task, now,

@@ -64,10 +64,11 @@ export function publicRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (req) => {
       const engine = ctx.projects.get(req.params.project);
-      if (!engine.verifyCallbackToken(req.params.taskId, req.params.token)) throw new TaskError(404, 'no task at this callback URL');
+      const wait = engine.verifyCallbackToken(req.params.taskId, req.params.token);
+      if (wait === null) throw new TaskError(404, 'no task at this callback URL');
       const body = req.body === undefined || req.body === null ? {} : req.body;
       if (typeof body !== 'object' || Array.isArray(body)) throw new TaskError(400, 'body: must be a JSON object');
-      const state = await engine.deliverCallback(req.params.taskId, body as Record<string, unknown>);
+      const state = await engine.deliverCallback(req.params.taskId, body as Record<string, unknown>, wait === 'any' ? undefined : wait);
       return { ok: true, state };
     },
   );

@@ -123,6 +123,10 @@ const MIGRATIONS: string[] = [
   ALTER TABLE admin_inbox ADD COLUMN relayed INTEGER NOT NULL DEFAULT 1;
   CREATE INDEX admin_inbox_to_relay ON admin_inbox (id) WHERE relayed = 0;
   `,
+  // A callback URL is per wait (engine/task.ts waitSeq).
+  `
+  ALTER TABLE tasks ADD COLUMN wait_seq INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -20,17 +20,17 @@ import { SqliteTimerTicks } from './sqlite-timer-ticks.ts';
 interface TaskRow {
   id: number; process: string; version: number; ref: string | null; data: string; node_id: string;
   status: string; run_at: number | null; attempt: number; error: string | null; parent_id: number | null;
-  waiting_for: number | null; rev: number; created_at: number; updated_at: number;
+  waiting_for: number | null; rev: number; created_at: number; updated_at: number; wait_seq: number;
 }
 
 const TASK_COLUMNS =
-  'id, process, version, ref, data, node_id, status, run_at, attempt, error, parent_id, waiting_for, rev, created_at, updated_at';
+  'id, process, version, ref, data, node_id, status, run_at, attempt, error, parent_id, waiting_for, rev, created_at, updated_at, wait_seq';
 
 function toTask(r: TaskRow): TaskRecord {
   return {
     id: r.id, process: r.process, version: r.version, ref: r.ref, data: JSON.parse(r.data),
     nodeId: r.node_id, status: r.status as TaskStatus, runAt: r.run_at, attempt: r.attempt, error: r.error,
-    parentId: r.parent_id, waitingFor: r.waiting_for, rev: r.rev, createdAt: r.created_at, updatedAt: r.updated_at,
+    parentId: r.parent_id, waitingFor: r.waiting_for, waitSeq: r.wait_seq, rev: r.rev, createdAt: r.created_at, updatedAt: r.updated_at,
   };
 }
 
@@ -82,7 +82,7 @@ export class SqliteProjectStore implements ProjectStore {
       insertHistory: d.prepare('INSERT INTO history (task_id, at, node_id, event, detail) VALUES (?, ?, ?, ?, ?)'),
       updateTask: d.prepare(
         `UPDATE tasks SET data = ?, node_id = ?, status = ?, run_at = ?, attempt = ?, error = ?, parent_id = ?,
-           waiting_for = ?, rev = rev + 1, updated_at = ?, ended_at = ?, alive = ?, leased = ?
+           waiting_for = ?, wait_seq = ?, rev = rev + 1, updated_at = ?, ended_at = ?, alive = ?, leased = ?
          WHERE id = ? AND rev = ?`,
       ),
       getTask: d.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
@@ -251,7 +251,7 @@ export class SqliteProjectStore implements ProjectStore {
       const result: CreateResult = { id: row.id, ref: t.ref, created: true };
       const tr = advance?.({
         id: row.id, process: t.process, version: t.version, ref: t.ref, data: t.data, nodeId: t.nodeId, status: 'active',
-        runAt, attempt: 0, error: null, parentId: t.parentId ?? null, waitingFor: null, rev: 0, createdAt: at, updatedAt: at,
+        runAt, attempt: 0, error: null, parentId: t.parentId ?? null, waitingFor: null, waitSeq: 0, rev: 0, createdAt: at, updatedAt: at,
       });
       // Only plain steps (no spawned or resumed tasks) come here, so this update of the row just
       // inserted cannot meet a conflict; a savepoint per task would cost more than the insert.
@@ -316,7 +316,7 @@ export class SqliteProjectStore implements ProjectStore {
     const alive = isAlive(t.status);
     this.due.note(t.runAt);
     const res = this.st.updateTask.run(
-      JSON.stringify(t.data), t.nodeId, t.status, t.runAt, t.attempt, t.error, t.parentId, t.waitingFor,
+      JSON.stringify(t.data), t.nodeId, t.status, t.runAt, t.attempt, t.error, t.parentId, t.waitingFor, t.waitSeq,
       at, alive ? null : at, alive ? 1 : 0, tr.keepLease ? 1 : 0, t.id, t.rev,
     );
     if (res.changes === 0) throw new StaleTaskError(t.id);
