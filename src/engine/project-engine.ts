@@ -221,8 +221,14 @@ export class ProjectEngine extends TaskRunner {
       await this.store.purgeEnded(v.name, now - keep);
     }
     await this.store.purgeDedupeKeys(now - DEDUPE_KEEP);
+    // Chatbot updates as received (raw JSON): kept for audits, then forgotten; project config `inbound_retention`.
+    const inboundKeep = parseDuration((this.config.inbound_retention as string | undefined) ?? INBOUND_KEEP);
+    while ((await this.store.contacts.purgeInbound(now - inboundKeep, 5000)) === 5000) { /* the next 5,000 */ }
   }
 }
+
+/** How long processed inbound events are kept unless the project says otherwise. */
+const INBOUND_KEEP = '30d';
 
 /** Largest create request whose tasks take their first steps in the create transaction. */
 const ADVANCE_AT_CREATE = 16;

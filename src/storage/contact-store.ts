@@ -53,6 +53,11 @@ export interface ContactStore {
   /** Notes not yet relayed to the admins' chat, oldest first. */
   notesToRelay(limit: number): Promise<AdminNote[]>;
   markRelayed(ids: number[]): Promise<void>;
+  /**
+   * Forgets processed inbound events received before `before`, up to `limit` of them (the rest on the
+   * next call). Payments stay: their id keeps a repeated payment from starting funnels again.
+   */
+  purgeInbound(before: number, limit: number): Promise<number>;
   listAdminNotes(limit: number): Promise<AdminNote[]>;
 }
 

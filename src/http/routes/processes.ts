@@ -84,15 +84,16 @@ export function processRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.put<{ Params: { project: string }; Body: Record<string, unknown> }>(
     '/api/v1/projects/:project/config',
-    { schema: { tags: ['projects'], summary: 'Set configuration values (null removes one); funnel_stuck_after (a duration) turns on the admin inbox\'s notes of people stuck on a funnel step; admin_chat {chat_id, connection?} sends every admin note to that Telegram chat too', body: { type: 'object' } } },
+    { schema: { tags: ['projects'], summary: 'Set configuration values (null removes one); funnel_stuck_after (a duration) turns on the admin inbox\'s notes of people stuck on a funnel step; admin_chat {chat_id, connection?} sends every admin note to that Telegram chat too; inbound_retention (default 30d) is how long bot updates are kept', body: { type: 'object' } } },
     async (req) => {
       const engine = ctx.projects.get(req.params.project);
-      const stuck = req.body[STUCK_AFTER];
-      if (stuck !== undefined && stuck !== null) {
+      for (const key of [STUCK_AFTER, 'inbound_retention']) {
+        const v = req.body[key];
+        if (v === undefined || v === null) continue;
         try {
-          parseDuration(stuck as string | number);
+          parseDuration(v as string | number);
         } catch (err) {
-          throw new TaskError(400, `body.${STUCK_AFTER}: ${(err as Error).message} (e.g. "1d", "12h")`);
+          throw new TaskError(400, `body.${key}: ${(err as Error).message} (e.g. "1d", "12h")`);
         }
       }
       const chatProblems = req.body[ADMIN_CHAT] === undefined ? [] : checkAdminChat(req.body[ADMIN_CHAT]);

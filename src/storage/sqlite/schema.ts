@@ -127,6 +127,10 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE tasks ADD COLUMN wait_seq INTEGER NOT NULL DEFAULT 0;
   `,
+  // Processed inbound events are purged after the project's retention (engine/project-engine.ts purge).
+  `
+  CREATE INDEX inbound_received ON inbound (received_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

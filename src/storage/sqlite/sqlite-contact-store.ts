@@ -182,6 +182,11 @@ export class SqliteContactStore implements ContactStore {
     return rows.map((r) => ({ id: r.id, at: r.at, kind: r.kind, contactId: r.contact_id, text: r.text }));
   }
 
+  purgeInbound(before: number, limit: number): Promise<number> {
+    return this.writes.run(() => this.db.prepare(`DELETE FROM inbound WHERE id IN (SELECT id FROM inbound
+      WHERE received_at < ? AND processed_at IS NOT NULL AND event_id NOT LIKE 'payment:%' ORDER BY received_at LIMIT ?)`).run(before, limit).changes);
+  }
+
   markRelayed(ids: number[]): Promise<void> {
     return this.writes.run(() => {
       const st = this.db.prepare('UPDATE admin_inbox SET relayed = 1 WHERE id = ?');
