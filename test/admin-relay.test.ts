@@ -1,21 +1,17 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeTelegram } from '../src/connectors/telegram/fake-telegram.ts';
-import { FakeVk } from '../src/connectors/vk/fake-vk.ts';
-import { startTestServer, type TestServer } from './support/conveyor.ts';
+import type { TestServer } from './support/conveyor.ts';
+import { startVkProject, type VkProject } from './support/vk-project.ts';
 
+let p: VkProject;
 let s: TestServer;
-const vk = new FakeVk();
 const tg = new FakeTelegram('555000:AdminsBotToken_abcdefghijklmnop');
-let hook: string;
 const ADMINS = '-1001234567890';
 
 beforeAll(async () => {
-  const [server, vkUrl, tgUrl] = await Promise.all([startTestServer({ masterKey: 'k' }), vk.start(), tg.start()]);
-  s = server;
-  hook = `${s.url}/hooks/vk/default/vk-bot`;
-  await s.api('PUT', '/api/v1/projects/default/connections/vk/vk-bot', { settings: {
-    access_token: vk.token, group_id: vk.groupId, secret: vk.secret, confirmation: vk.confirmation, api_url: vkUrl,
-  } });
+  const [project, tgUrl] = await Promise.all([startVkProject(), tg.start()]);
+  p = project;
+  s = p.s;
   await s.api('PUT', '/api/v1/projects/default/connections/telegram/admins', { settings: { bot_token: tg.token, api_url: tgUrl } });
   const res = await s.deploy({
     name: 'lead', triggers: [{ on: 'message', match: { mode: 'exact', value: 'заявка' } }],
@@ -28,10 +24,7 @@ beforeAll(async () => {
   });
   expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
 });
-afterAll(async () => {
-  await s?.stop();
-  await Promise.all([vk.close(), tg.close()]);
-});
+afterAll(async () => Promise.all([p?.stop(), tg.close()]));
 
 const sentTo = (chat: string) => tg.calls.filter((c) => c.method === 'sendMessage' && String(c.params.chat_id) === chat).map((c) => String(c.params.text));
 
@@ -43,8 +36,8 @@ it('refuses an admin chat setting without a chat id, naming the field', async ()
 
 it('sends every admin note to the admins\' chat once, bundled; a note its node sent to its own chat is not sent again', async () => {
   expect((await s.api('PUT', '/api/v1/projects/default/config', { admin_chat: { chat_id: ADMINS, connection: 'admins' } })).status).toBe(200);
-  await vk.deliver(hook, vk.callbackBody('message_new', vk.messageNewObject(6001, 'заявка')));
-  await vk.deliver(hook, vk.callbackBody('message_new', vk.messageNewObject(6001, 'заявка'))); // a duplicate trigger: refused, noted
+  await p.say(6001, 'заявка');
+  await p.say(6001, 'заявка'); // a duplicate trigger: refused, noted
   await s.until(async () => sentTo(ADMINS).join('\n').includes('Повторный триггер'));
   const all = sentTo(ADMINS).join('\n\n');
   expect(all).toContain('Заметка: Новая заявка от 6001');

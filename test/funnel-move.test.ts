@@ -1,18 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FakeVk } from '../src/connectors/vk/fake-vk.ts';
-import { startTestServer, type TestServer } from './support/conveyor.ts';
+import type { TestServer } from './support/conveyor.ts';
+import { startVkProject, type VkProject } from './support/vk-project.ts';
 
+let p: VkProject;
 let s: TestServer;
-const vk = new FakeVk();
-let hook: string;
 
 beforeAll(async () => {
-  const [server, vkUrl] = await Promise.all([startTestServer({ masterKey: 'k' }), vk.start()]);
-  s = server;
-  hook = `${s.url}/hooks/vk/default/vk-bot`;
-  await s.api('PUT', '/api/v1/projects/default/connections/vk/vk-bot', { settings: {
-    access_token: vk.token, group_id: vk.groupId, secret: vk.secret, confirmation: vk.confirmation, api_url: vkUrl,
-  } });
+  p = await startVkProject();
+  s = p.s;
   for (const def of [
     {
       name: 'warm-up', triggers: [{ on: 'message', match: { mode: 'exact', value: 'интересно' } }],
@@ -32,13 +27,10 @@ beforeAll(async () => {
     },
   ]) expect((await s.deploy(def)).status, JSON.stringify(def)).toBeLessThan(300);
 });
-afterAll(async () => {
-  await s?.stop();
-  await vk.close();
-});
+afterAll(async () => p?.stop());
 
-const say = (user: number, text: string) => vk.deliver(hook, vk.callbackBody('message_new', vk.messageNewObject(user, text)));
-const texts = (user: number) => vk.messages.filter((m) => m.peer_id === String(user)).map((m) => m.message);
+const say = (user: number, text: string) => p.say(user, text);
+const texts = (user: number) => p.vk.messages.filter((m) => m.peer_id === String(user)).map((m) => m.message);
 const funnels = async (contactId: number) => (await s.api('GET', `/api/v1/projects/default/contacts/${contactId}`)).body.funnels as Array<{ id: number; process: string; nodeId: string }>;
 
 it('funnel.move starts the other funnel for the person with what they answered and ends this one', async () => {

@@ -1,18 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FakeVk } from '../src/connectors/vk/fake-vk.ts';
-import { startTestServer, type TestServer } from './support/conveyor.ts';
+import type { TestServer } from './support/conveyor.ts';
+import { startVkProject, type VkProject } from './support/vk-project.ts';
 
+let p: VkProject;
 let s: TestServer;
-const vk = new FakeVk();
-let hook: string;
 
 beforeAll(async () => {
-  const [server, vkUrl] = await Promise.all([startTestServer({ masterKey: 'k' }), vk.start()]);
-  s = server;
-  hook = `${s.url}/hooks/vk/default/vk-bot`;
-  await s.api('PUT', '/api/v1/projects/default/connections/vk/vk-bot', { settings: {
-    access_token: vk.token, group_id: vk.groupId, secret: vk.secret, confirmation: vk.confirmation, api_url: vkUrl,
-  } });
+  p = await startVkProject();
+  s = p.s;
   for (const def of [
     { // Waits for an answer with a timeout: the person is on schedule, not stuck.
       name: 'asks', triggers: [{ on: 'message', match: { mode: 'exact', value: 'вопрос' } }],
@@ -24,10 +19,7 @@ beforeAll(async () => {
     },
   ]) expect((await s.deploy(def)).status).toBeLessThan(300);
 });
-afterAll(async () => {
-  await s?.stop();
-  await vk.close();
-});
+afterAll(async () => p?.stop());
 
 const notes = async (kind: string) =>
   ((await s.api('GET', '/api/v1/projects/default/admin-inbox')).body.notes as Array<{ kind: string; text: string }>).filter((n) => n.kind === kind);
@@ -40,8 +32,8 @@ it('refuses a threshold that is not a duration, naming the field', async () => {
 
 it('notes a person stuck on a step once, and not one whose step is on schedule', async () => {
   expect((await s.api('PUT', '/api/v1/projects/default/config', { funnel_stuck_after: '1s' })).status).toBe(200);
-  await vk.deliver(hook, vk.callbackBody('message_new', vk.messageNewObject(9001, 'вопрос')));
-  await vk.deliver(hook, vk.callbackBody('message_new', vk.messageNewObject(9002, 'фото')));
+  await p.say(9001, 'вопрос');
+  await p.say(9002, 'фото');
   const failed = await s.until(async () => (await s.api('GET', '/api/v1/projects/default/processes/photo/tasks')).body.tasks
     .find((t: any) => t.status === 'failed'));
   // The failed send itself is noted at once; the stuck note comes after the threshold.
