@@ -103,6 +103,72 @@ describe('seed 001: the free offer (examples/funnels/free-trigger.yaml, free-bot
   });
 });
 
+describe('seed 001: the paid flow (examples/funnels/open-bot.yaml, paid-trigger.yaml, paid-bot.yaml)', () => {
+  const paidBot = new FakeTelegram('510004:PaidBotToken_abcdefghijklmnop');
+  afterAll(() => paidBot.close());
+
+  it('the code word stops the person\'s funnels and sends their link; admins are reminded; entering with it records the purchase and ends the open-bot sales', async () => {
+    await connect('paid-bot', paidBot);
+    for (const f of ['open-bot', 'paid-trigger', 'paid-bot']) await deployExample(f);
+    const person = 777;
+    const sentOpen = () => openBot.messages.filter((m) => m.chat_id === String(person));
+    openBot.pushUpdate(openBot.startUpdate(person));
+    await s.until(async () => sentOpen().length >= 1);
+    const contact = await contactOf(person);
+    const [openTask] = await funnelsOf(contact.id);
+    expect(openTask).toMatchObject({ process: 'open-bot', nodeId: 'wait_birthday' });
+
+    // The manager's code word in the chat: every funnel of the person stops, the personal link goes out.
+    openBot.pushUpdate(openBot.business.connect(OWNER));
+    openBot.pushUpdate(openBot.businessOperatorUpdate(person, OWNER, 'Оплатил'));
+    await s.until(async () => sentOpen().length >= 2);
+    expect(sentOpen()[1]).toMatchObject({ protect_content: true, text: expect.stringMatching(/^Спасибо за оплату! Ваша личная ссылка в закрытый бот: https:\/\/t\.me\/paid_course_bot\?start=p_\d+_course_/) });
+    const payload = /start=([A-Za-z0-9_-]+)$/.exec(sentOpen()[1].text)![1];
+    expect(payload.length).toBeLessThanOrEqual(64);
+    expect((await s.task(openTask.id)).task.status).toBe('cancelled');
+    const reminder = (await tasksOf('paid-trigger')).find((t) => t.data.contact_id === contact.id);
+    await s.until(async () => (await s.task(reminder.id)).task.status === 'sleeping'); // 6 h until the first reminder
+
+    // Six hours on (moved by hand): the person has not entered, so the admins are reminded, and it sleeps again.
+    expect((await s.api('POST', `/api/v1/projects/default/tasks/${reminder.id}/move`, { node: 'still_out' })).status).toBe(200);
+    const reminded = await s.until(async () => (await s.api('GET', '/api/v1/projects/default/admin-inbox')).body.notes
+      .find((n: any) => n.kind === 'paid_not_entered' && n.contactId === contact.id));
+    expect(reminded.text).toMatch(/оплатил\(а\), но не вошёл в платный бот/);
+    await s.until(async () => (await s.task(reminder.id)).task.node === 'wait_entry');
+
+    // The code word again, by mistake: refused, with when it ran.
+    openBot.pushUpdate(openBot.businessOperatorUpdate(person, OWNER, 'оплатил'));
+    await s.until(async () => (await s.api('GET', '/api/v1/projects/default/admin-inbox')).body.notes
+      .find((n: any) => n.kind === 'duplicate_trigger' && n.contactId === contact.id && /already (ran|in this funnel)/.test(n.text)));
+
+    // A forwarded link does nothing.
+    paidBot.pushUpdate(paidBot.startUpdate(888, payload));
+    await s.until(async () => (await s.api('GET', '/api/v1/projects/default/admin-inbox')).body.notes
+      .find((n: any) => /^paid-bot: .* the personal link of contact #\d+ \(forwarded\?\)/.test(n.text)));
+    expect(paidBot.messages.filter((m) => m.chat_id === '888')).toEqual([]);
+
+    // The person enters with their own link: the purchase is recorded, the reminders stop, the product starts.
+    paidBot.pushUpdate(paidBot.startUpdate(person, payload));
+    await s.until(async () => paidBot.messages.some((m) => m.chat_id === String(person)));
+    expect(paidBot.messages.find((m) => m.chat_id === String(person))).toMatchObject({ text: 'Добро пожаловать в курс! Первый урок — завтра в 10:00.', protect_content: true });
+    await s.until(async () => (await s.task(reminder.id)).task.status === 'cancelled');
+    const bought = await contactOf(person);
+    expect(bought.tags).toEqual(expect.arrayContaining(['paid_link_sent', 'bought', 'entered_paid']));
+    expect(bought.vars.purchases).toEqual([expect.objectContaining({ product: 'course' })]);
+    expect(bought.bots.map((b: any) => b.connection)).toEqual(['open-bot', 'paid-bot']); // one person, both bots
+
+    // Never open-bot sales again: writing the open bot's words starts nothing.
+    const before = sentOpen().length;
+    openBot.pushUpdate(openBot.messageUpdate(person, 'Хочу подробнее'));
+    // One person's events are handled in order: once a later one is (a second entry, refused), so was that one.
+    paidBot.pushUpdate(paidBot.startUpdate(person, payload));
+    await s.until(async () => (await s.api('GET', '/api/v1/projects/default/admin-inbox')).body.notes
+      .find((n: any) => n.kind === 'duplicate_trigger' && n.contactId === contact.id && /^paid-bot: /.test(n.text)));
+    expect(sentOpen()).toHaveLength(before);
+    expect(await funnelsOf(contact.id)).toEqual([]);
+  });
+});
+
 describe('a broadcast that hits Telegram\'s 429', () => {
   it('every contact of the segment gets exactly one message, paced, with the 429s waited out', async () => {
     const people = Array.from({ length: 40 }, (_, i) => 7001 + i);
