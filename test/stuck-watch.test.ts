@@ -47,3 +47,15 @@ it('notes a person stuck on a step once, and not one whose step is on schedule',
   await new Promise((r) => setTimeout(r, 1000));
   expect(await notes('stuck')).toHaveLength(1);
 });
+
+it('exports the admin inbox and the contacts as CSV tables', async () => {
+  const inbox = await fetch(`${s.url}/api/v1/projects/default/admin-inbox?format=csv`, { headers: { authorization: 'Bearer test-key' } });
+  expect(inbox.headers.get('content-type')).toMatch(/^text\/csv/);
+  const rows = (await inbox.text()).trim().split('\n');
+  expect(rows[0]).toBe('id,at,kind,contact_id,text');
+  expect(rows.some((r) => /,stuck,\d+,"?photo: .* is stuck on step ""send""/.test(r))).toBe(true);
+  const contacts = await fetch(`${s.url}/api/v1/projects/default/contacts?format=csv`, { headers: { authorization: 'Bearer test-key' } });
+  const lines = (await contacts.text()).trim().split('\n');
+  expect(lines[0]).toBe('id,platform,user_id,name,username,status,tags,bots,variables,created_at');
+  expect(lines.slice(1).map((l) => l.split(',').slice(1, 3).join(','))).toEqual(['vk,9001', 'vk,9002']);
+});

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { stringify } from 'csv-stringify/sync';
 import type { AppContext } from '../app-context.ts';
 import { undoTrigger } from '../../funnels/undo-trigger.ts';
 
@@ -8,22 +9,30 @@ const C = { type: 'object', properties: { project: { type: 'string' }, id: { typ
 
 /** A project's chatbot audience: contacts with their permanent tags, and the admin inbox. */
 export function contactRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get<{ Params: { project: string }; Querystring: { tag?: string; status?: 'active' | 'unsubscribed' | 'blocked'; limit?: number; after?: number } }>(
+  app.get<{ Params: { project: string }; Querystring: { tag?: string; status?: 'active' | 'unsubscribed' | 'blocked'; limit?: number; after?: number; format?: 'json' | 'csv' } }>(
     '/api/v1/projects/:project/contacts',
     {
       schema: {
-        tags: ['funnels'], summary: 'Contacts (one per person and platform across the project\'s bots), by tag or status', params: P,
+        tags: ['funnels'], summary: 'Contacts (one per person and platform across the project\'s bots), by tag or status; format=csv for a table', params: P,
         querystring: { type: 'object', additionalProperties: false, properties: {
           tag: { type: 'string' }, status: { enum: ['active', 'unsubscribed', 'blocked'] },
           limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, after: { type: 'integer', minimum: 0 },
+          format: { enum: ['json', 'csv'] },
         } },
       },
     },
-    async (req) => ({
-      contacts: await ctx.projects.get(req.params.project).store.contacts.listContacts({
+    async (req, reply) => {
+      const contacts = await ctx.projects.get(req.params.project).store.contacts.listContacts({
         tag: req.query.tag, status: req.query.status, limit: req.query.limit ?? 100, afterId: req.query.after,
-      }),
-    }),
+      });
+      if (req.query.format !== 'csv') return { contacts };
+      // Pages by `after` (the last id) as the JSON does; tags and variables in one cell each.
+      return reply.type('text/csv; charset=utf-8').send(stringify([
+        ['id', 'platform', 'user_id', 'name', 'username', 'status', 'tags', 'bots', 'variables', 'created_at'],
+        ...contacts.map((c) => [c.id, c.platform, c.userId, c.name ?? '', c.username ?? '', c.status, c.tags.join(' '),
+          c.bots.map((b) => `${b.connection}:${b.status}`).join(' '), JSON.stringify(c.vars), new Date(c.createdAt).toISOString()]),
+      ]));
+    },
   );
 
   app.get<{ Params: { project: string; id: number } }>(
@@ -54,15 +63,21 @@ export function contactRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  app.get<{ Params: { project: string }; Querystring: { limit?: number } }>(
+  app.get<{ Params: { project: string }; Querystring: { limit?: number; format?: 'json' | 'csv' } }>(
     '/api/v1/projects/:project/admin-inbox',
     {
       schema: {
-        tags: ['funnels'], summary: 'Admin notes: refused duplicate triggers, send errors, notes from funnels (newest first)', params: P,
-        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+        tags: ['funnels'], summary: 'Admin notes: refused duplicate triggers, send errors, stuck people, notes from funnels (newest first); format=csv for a table', params: P,
+        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, format: { enum: ['json', 'csv'] } } },
       },
     },
-    async (req) => ({ notes: await ctx.projects.get(req.params.project).store.contacts.listAdminNotes(req.query.limit ?? 100) }),
+    async (req, reply) => {
+      const notes = await ctx.projects.get(req.params.project).store.contacts.listAdminNotes(req.query.limit ?? 100);
+      if (req.query.format !== 'csv') return { notes };
+      return reply.type('text/csv; charset=utf-8').send(stringify([
+        ['id', 'at', 'kind', 'contact_id', 'text'], ...notes.map((n) => [n.id, new Date(n.at).toISOString(), n.kind, n.contactId ?? '', n.text]),
+      ]));
+    },
   );
 
   app.post<{ Params: { project: string; id: number } }>(
