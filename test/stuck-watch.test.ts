@@ -13,9 +13,9 @@ beforeAll(async () => {
       name: 'asks', triggers: [{ on: 'message', match: { mode: 'exact', value: 'вопрос' } }],
       nodes: { ask: { type: 'chat.wait_reply', timeout: '1h', next: 'end', on_timeout: 'end' }, end: { type: 'final' } },
     },
-    { // A photo with no VK form: the send fails for good and the person is parked on the step.
+    { // A photo with no VK form (a Telegram file_id only): the send fails for good and the person is parked on the step.
       name: 'photo', triggers: [{ on: 'message', match: { mode: 'exact', value: 'фото' } }],
-      nodes: { send: { type: 'chat.send', media: { type: 'photo', url: 'https://example.com/a.jpg' }, next: 'end' }, end: { type: 'final' } },
+      nodes: { send: { type: 'chat.send', media: { type: 'photo', file_id: 'AgACAgIAAxkBAAIBTelegramOnlyFileId' }, next: 'end' }, end: { type: 'final' } },
     },
   ]) expect((await s.deploy(def)).status).toBeLessThan(300);
 });

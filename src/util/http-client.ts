@@ -1,6 +1,14 @@
 import { Agent, request } from 'undici';
 
-export interface HttpRequest { method: string; url: string; headers?: Record<string, string>; body?: string; timeoutMs: number }
+export interface HttpRequest {
+  method: string; url: string; headers?: Record<string, string>; body?: string; timeoutMs: number;
+  /** A binary body (a file upload), sent instead of `body`. */
+  bodyBytes?: Uint8Array;
+  /** Files (a VK upload): keep the body as bytes in `bytes`, not decoded; `body` then only says its size. */
+  binary?: boolean;
+  /** This request's cap on the body, instead of the client's maxResponseBytes (e.g. 20 MB for a file). */
+  maxBytes?: number;
+}
 export interface HttpResponse {
   status: number;
   /** Lower-cased names; repeated headers joined with ", ". */
@@ -11,6 +19,8 @@ export interface HttpResponse {
   durationMs: number;
   /** Set when the body was longer than maxResponseBytes and `body` holds only its start. */
   truncated?: boolean;
+  /** The body's bytes, for a `binary` request. */
+  bytes?: Buffer;
 }
 
 /** No response: the deadline passed (`timeout`) or the connection failed (`network`). */
@@ -31,10 +41,11 @@ const DROPPED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgra
  * that accepts and never answers, or stalls mid-body, ends as a timeout near `timeoutMs`.
  */
 export function createHttpClient(opts: { maxResponseBytes?: number; connections?: number } = {}): HttpClient & { close(): Promise<void> } {
-  const max = opts.maxResponseBytes ?? 1024 * 1024;
+  const maxDefault = opts.maxResponseBytes ?? 1024 * 1024;
   const agent = new Agent({ connections: opts.connections ?? 256, keepAliveTimeout: 10_000, pipelining: 1 });
 
   async function send(req: HttpRequest): Promise<HttpResponse> {
+    const max = req.maxBytes ?? maxDefault;
     const started = performance.now();
     const ctl = new AbortController();
     // Our own timer (not AbortSignal.timeout) so it is cleared as soon as the exchange ends.
@@ -43,7 +54,7 @@ export function createHttpClient(opts: { maxResponseBytes?: number; connections?
     for (const [k, v] of Object.entries(req.headers ?? {})) if (!DROPPED.has(k.toLowerCase())) headers[k] = v;
     try {
       const res = await request(req.url, {
-        method: req.method.toUpperCase() as 'GET', headers, body: req.body, dispatcher: agent, signal: ctl.signal,
+        method: req.method.toUpperCase() as 'GET', headers, body: req.bodyBytes ?? req.body, dispatcher: agent, signal: ctl.signal,
         // Backstops only: undici's own timers are coarse, so the abort above decides.
         headersTimeout: req.timeoutMs + 1000, bodyTimeout: req.timeoutMs + 1000,
       });
@@ -65,6 +76,9 @@ export function createHttpClient(opts: { maxResponseBytes?: number; connections?
         }
       }
       const raw = Buffer.concat(chunks).subarray(0, max);
+      if (req.binary) {
+        return { status: res.statusCode, headers: resHeaders, body: `(${raw.length} bytes)`, json: undefined, bytes: raw, durationMs: performance.now() - started, ...(truncated ? { truncated } : {}) };
+      }
       let body = decode(raw, resHeaders['content-type'], truncated);
       let json: unknown;
       if (truncated) {

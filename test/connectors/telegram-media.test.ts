@@ -164,7 +164,7 @@ describe('chat.send with media', () => {
     expect(history.filter((h: any) => h.event === 'entered' && h.detail?.sent === 1)).toHaveLength(2); // two messages counted
   });
 
-  it('VK: the file is the message\'s attachment; without a VK form the task fails naming media.vk', async () => {
+  it('VK: the file is the message\'s attachment; a Telegram file_id alone fails naming media.url or media.vk', async () => {
     const hook = `${s.url}/hooks/vk/default/media-vk`;
     const res = await s.deploy({
       name: 'vk-gift',
@@ -172,7 +172,7 @@ describe('chat.send with media', () => {
       nodes: {
         pick: { type: 'condition', branches: [{ when: { path: 'text', op: 'eq', value: 'подарок' }, to: 'gift' }], else: 'only_tg' },
         gift: { type: 'chat.send', text: 'Подарок для вас', media: { type: 'document', url: 'https://example.com/gift.pdf', vk: 'doc-1_77', caption: 'Чек-лист' }, next: 'end' },
-        only_tg: { type: 'chat.send', text: 'Файл', media: { type: 'photo', url: 'https://example.com/a.jpg' }, next: 'end' },
+        only_tg: { type: 'chat.send', text: 'Файл', media: { type: 'photo', file_id: 'AgACAgIAAxkBAAIBTelegramOnlyFileId' }, next: 'end' },
         end: { type: 'final' },
       },
     });
@@ -184,13 +184,13 @@ describe('chat.send with media', () => {
     await vk.deliver(hook, vk.callbackBody('message_new', vk.messageNewObject(8102, 'файл')));
     const failed = await s.until(async () => (await s.api('GET', '/api/v1/projects/default/processes/vk-gift/tasks')).body.tasks
       .find((t: any) => t.data.chat_id === '8102' && t.status === 'failed'));
-    expect(failed.error).toMatch(/^media\.vk: needed to send this file to a VK person/);
+    expect(failed.error).toMatch(/^media\.url or media\.vk: needed to send this file to a VK person/);
     expect(vk.messages.some((m) => m.peer_id === '8102')).toBe(false);
     // The team learns of it in the admin inbox, with the funnel, step, person and reason.
     const inbox = (await s.api('GET', '/api/v1/projects/default/admin-inbox')).body;
     const notes = inbox.notes as Array<{ kind: string; text: string }>;
     expect(notes.filter((n) => n.kind === 'send_error' && n.text.includes(`task ${failed.id}`))).toEqual([
-      expect.objectContaining({ text: expect.stringMatching(/^vk-gift: the message of step "only_tg" was not sent to .* in media-vk \(task \d+\): media\.vk: needed/) }),
+      expect.objectContaining({ text: expect.stringMatching(/^vk-gift: the message of step "only_tg" was not sent to .* in media-vk \(task \d+\): media\.url or media\.vk: needed/) }),
     ]);
   });
 });

@@ -385,7 +385,7 @@ describe('vk connector', () => {
     expect(vkConnector.secretFields).toEqual(['access_token', 'secret']);
     expect(vkConnector.pace).toEqual({ perSecond: 20, burst: 20 });
     expect(vkConnector.settingsSchema).toMatchObject({ properties: { api_url: { default: 'https://api.vk.com' }, v: { default: '5.199' } } });
-    expect(vkConnector.nodeTypes.map((t) => t.type)).toEqual(['vk.send_message']);
+    expect(vkConnector.nodeTypes.map((t) => t.type)).toEqual(['vk.send_message', 'vk.send_file']);
     const catalog = new ConnectorCatalog(new NodeRegistry()).add(vkConnector);
     expect(catalog.check('vk', { access_token: fake.token, group_id: fake.groupId, secret: fake.secret, confirmation: 'abc' })).toEqual([]);
     expect(catalog.check('vk', { group_id: 'club1' })).toEqual(['settings.access_token: is required', 'settings.group_id: must match pattern "^[0-9]+$"']);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { LoopbackServer, readBody } from '../loopback-server.ts';
+import { FakeVkUploads } from './fake-vk-upload.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** How the fake is down: a 502 page from VK's front, no answer, a cut connection. */
@@ -32,6 +33,7 @@ const MESSAGES: Record<number, string> = {
   15: 'Access denied',
   18: 'User was deleted or banned',
   100: 'One of the parameters specified was missing or invalid',
+  121: 'Invalid hash',
   900: "Can't send messages for users from blacklist",
   901: "Can't send messages for users without permission",
   902: "Can't send messages to this user due to their privacy settings",
@@ -68,6 +70,9 @@ export class FakeVk {
   private dropAnswers = 0;
   private nextId = 1;
   private readonly now: () => number;
+  private baseUrl = '';
+  /** Files uploaded for messages (upload servers, photos.saveMessagesPhoto, docs.save): fake-vk-upload.ts. */
+  readonly uploads: FakeVkUploads;
 
   constructor(opts: { token?: string; groupId?: number; secret?: string; confirmation?: string; now?: () => number } = {}) {
     this.token = opts.token ?? 'vk1.a.FakeCommunityTokenForTests_0123456789abcdefABCDEF';
@@ -75,10 +80,17 @@ export class FakeVk {
     this.secret = opts.secret ?? 'FakeCallbackSecret42';
     this.confirmation = opts.confirmation ?? '1a2b3c4d';
     this.now = opts.now ?? Date.now;
+    this.uploads = new FakeVkUploads(() => this.baseUrl, this.groupId);
+  }
+
+  /** The fake's base URL (the api_url of a connection to it), once started. */
+  get url(): string {
+    return this.baseUrl;
   }
 
   async start(): Promise<string> {
-    return this.http.start();
+    this.baseUrl = await this.http.start();
+    return this.baseUrl;
   }
 
   async close(): Promise<void> {
@@ -184,12 +196,16 @@ export class FakeVk {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+    // The upload server takes files (bytes, not text); VK runs it on other hosts, the fake on the same one.
+    const upload = req.url?.startsWith('/upload/') ?? false;
+    const bytes = upload ? await readBytes(req) : null;
+    const raw = upload ? (bytes ? '' : null) : await readBody(req);
     if (raw === null) return;
     if (this.mode === 'hang') return;
     if (this.mode === 'reset') return void req.socket.destroy();
     if (this.mode === 'outage') return send(res, 502, '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>', 'text/html');
 
+    if (upload) return json(res, await this.uploads.receive(req, bytes!));
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const m = /^\/method\/([A-Za-z]+\.[A-Za-z]+)$/.exec(url.pathname);
     const params: Record<string, string> = { ...Object.fromEntries(url.searchParams), ...Object.fromEntries(new URLSearchParams(raw)) };
@@ -214,6 +230,10 @@ export class FakeVk {
       return fail(q.code);
     }
     if (method === 'messages.send') return this.send(params, fail, res);
+    if (this.uploads.handles(method)) {
+      const a = this.uploads.method(method, params);
+      return 'response' in a ? json(res, a) : fail(a.error, a.detail);
+    }
     if (method === 'messages.sendMessageEventAnswer') return json(res, { response: 1 });
     if (method === 'groups.getById') return json(res, { response: { groups: [{ id: this.groupId, name: 'Conveyor test community', screen_name: `club${this.groupId}`, type: 'group' }], profiles: [] } });
     return fail(3);
@@ -228,6 +248,10 @@ export class FakeVk {
     const text = p.message ?? '';
     if (!text.trim() && !p.attachment) return fail(100, 'message is empty or invalid');
     if ([...text].length > MAX_TEXT) return fail(914);
+    // A photo or doc of this community must have been saved (others, e.g. photo-1_2 in tests, pass as given).
+    const own = (p.attachment ?? '').split(',').filter((a) => new RegExp(`^(photo|doc)-${this.groupId}_`).test(a));
+    const unknown = own.find((a) => !this.uploads.saved.some((f) => a === f.attachment || a === `${f.kind}${f.owner_id}_${f.id}`));
+    if (unknown) return fail(100, `attachment ${unknown} is invalid`);
     let keyboard: Record<string, unknown> | undefined;
     if (p.keyboard !== undefined) {
       keyboard = parseKeyboard(p.keyboard);
@@ -294,6 +318,17 @@ function parseKeyboard(text: string): Record<string, unknown> | undefined {
     }
   }
   return kb as Record<string, unknown>;
+}
+
+/** A request's whole body as bytes; null when the client went away mid-body. */
+async function readBytes(req: IncomingMessage): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const c of req) chunks.push(c as Buffer);
+  } catch {
+    return null;
+  }
+  return Buffer.concat(chunks);
 }
 
 function json(res: ServerResponse, body: unknown): void {

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { NodeContext } from '../../engine/node-type.ts';
 import type { NodeDefinition } from '../../model/process-definition.ts';
 import { parseDuration } from '../../util/duration.ts';
-import { connectorNode } from '../connector-node.ts';
+import type { Connection } from '../connector.ts';
+import { connectorNode, type ServiceResult } from '../connector-node.ts';
 import { ServiceFailure } from '../service-failure.ts';
 import { VK_PACE, VkClient } from './vk-client.ts';
 import { KEYBOARD_SCHEMA, toVkKeyboard } from './vk-keyboard.ts';
@@ -28,34 +29,37 @@ export const vkSendMessageNode = connectorNode({
     },
   },
   check: (n: NodeDefinition) => (n.keyboard !== undefined && typeof n.keyboard !== 'string' ? toVkKeyboard(n.keyboard).problems : []),
-  async call(ctx, connection, p) {
-    const peer = p.peer_id === undefined || p.peer_id === null ? '' : String(p.peer_id).trim();
-    if (!peer) throw new ServiceFailure('fail', 'peer_id: is empty after templates', { code: 'no_peer_id' });
-    const text = p.text === undefined || p.text === null ? '' : String(p.text);
-    const attachment = p.attachment ? String(p.attachment) : '';
-    if (!text.trim() && !attachment) throw new ServiceFailure('fail', 'text: is empty and there is no attachment', { code: 'empty_message' });
-    const { keyboard, problems } = toVkKeyboard(p.keyboard);
-    if (problems.length) throw new ServiceFailure('fail', problems.join('; '), { code: 'bad_keyboard' });
-    const randomId = stableRandomId(ctx, peer, p.repeat_key);
-    const params: Record<string, unknown> = {
-      peer_id: peer,
-      random_id: randomId,
-      ...(text && { message: text }),
-      ...(attachment && { attachment }),
-      ...(keyboard && { keyboard }),
-    };
-    // VK echoes every message the community sends as message_reply, possibly before messages.send
-    // answers: noting the random_id first lets that echo be told from an operator's code word.
-    // (`contacts` is absent only in contexts built for unit tests of this node.)
-    const sent = { platform: 'vk' as const, connection: connection.name, chatId: peer, randomId };
-    await ctx.contacts?.rememberSent(sent);
-    const client = new VkClient(ctx.services.http, connection.settings);
-    const { response, exchange } = await client.call('messages.send', params, parseDuration((p.timeout as string | number | undefined) ?? '30s'));
-    const id = messageId(response);
-    if (id !== null) await ctx.contacts?.rememberSent({ ...sent, messageId: id });
-    return { patch: { message_id: id }, exchange };
-  },
+  call: sendVkMessage,
 });
+
+/** messages.send for one node's rendered parameters (also the last step of vk.send_file). */
+export async function sendVkMessage(ctx: NodeContext, connection: Connection, p: Record<string, unknown>): Promise<ServiceResult> {
+  const peer = p.peer_id === undefined || p.peer_id === null ? '' : String(p.peer_id).trim();
+  if (!peer) throw new ServiceFailure('fail', 'peer_id: is empty after templates', { code: 'no_peer_id' });
+  const text = p.text === undefined || p.text === null ? '' : String(p.text);
+  const attachment = p.attachment ? String(p.attachment) : '';
+  if (!text.trim() && !attachment) throw new ServiceFailure('fail', 'text: is empty and there is no attachment', { code: 'empty_message' });
+  const { keyboard, problems } = toVkKeyboard(p.keyboard);
+  if (problems.length) throw new ServiceFailure('fail', problems.join('; '), { code: 'bad_keyboard' });
+  const randomId = stableRandomId(ctx, peer, p.repeat_key);
+  const params: Record<string, unknown> = {
+    peer_id: peer,
+    random_id: randomId,
+    ...(text && { message: text }),
+    ...(attachment && { attachment }),
+    ...(keyboard && { keyboard }),
+  };
+  // VK echoes every message the community sends as message_reply, possibly before messages.send
+  // answers: noting the random_id first lets that echo be told from an operator's code word.
+  // (`contacts` is absent only in contexts built for unit tests of this node.)
+  const sent = { platform: 'vk' as const, connection: connection.name, chatId: peer, randomId };
+  await ctx.contacts?.rememberSent(sent);
+  const client = new VkClient(ctx.services.http, connection.settings);
+  const { response, exchange } = await client.call('messages.send', params, parseDuration((p.timeout as string | number | undefined) ?? '30s'));
+  const id = messageId(response);
+  if (id !== null) await ctx.contacts?.rememberSent({ ...sent, messageId: id });
+  return { patch: { message_id: id }, exchange };
+}
 
 /**
  * messages.send's `random_id`: the same for every attempt of this task at this node, so a retry after a

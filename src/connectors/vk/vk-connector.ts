@@ -1,4 +1,5 @@
 import type { Connector } from '../connector.ts';
+import { vkSendFileNode } from './send-file.ts';
 import { vkSendMessageNode } from './send-message.ts';
 import { VK_API_URL, VK_API_VERSION, VK_PACE } from './vk-client.ts';
 
@@ -23,5 +24,5 @@ export const vkConnector: Connector = {
   },
   secretFields: ['access_token', 'secret'],
   pace: VK_PACE,
-  nodeTypes: [vkSendMessageNode],
+  nodeTypes: [vkSendMessageNode, vkSendFileNode],
 };

@@ -2,6 +2,7 @@ import type { NodeContext, NodeType, Outcome } from '../../engine/node-type.ts';
 import type { NodeDefinition } from '../../model/process-definition.ts';
 import { MAX_CAPTION, MEDIA_KINDS, fileProblems, sendMediaNode as telegramMedia } from '../../connectors/telegram/send-media.ts';
 import { sendMessageNode as telegramSend } from '../../connectors/telegram/send-message.ts';
+import { vkSendFileNode as vkSendFile } from '../../connectors/vk/send-file.ts';
 import { vkSendMessageNode as vkSend } from '../../connectors/vk/send-message.ts';
 import { NODE_ID, fieldEdges } from '../../nodes/edges.ts';
 
@@ -32,7 +33,8 @@ const TEXT_SENT = 'chat_send_text_sent';
  * With `media`, a photo, document or video: on Telegram the text becomes its caption; a text longer
  * than a caption may be (1024 characters), or a text next to an explicit `media.caption`, goes first
  * as its own message, and the file follows (the task enters this node again in between, so each send
- * is paced and retried on its own). On VK the file is the `media.vk` attachment of the message.
+ * is paced and retried on its own). On VK the file is the message's attachment: `media.vk` as given, else
+ * `media.url` uploaded to the community (once per bot and URL; a video as a document).
  */
 export const chatSendNode: NodeType = {
   type: 'chat.send',
@@ -46,7 +48,7 @@ export const chatSendNode: NodeType = {
         type: 'object', required: ['type'], additionalProperties: false,
         properties: {
           type: { enum: Object.keys(MEDIA_KINDS), description: 'photo, document (any file as is) or video.' },
-          url: { type: 'string', minLength: 1, description: 'Telegram: an http(s) URL Telegram downloads (photos up to 5 MB, files 20 MB).' },
+          url: { type: 'string', minLength: 1, description: 'An http(s) URL of the file: Telegram downloads it (photos up to 5 MB, files 20 MB); for VK Conveyor downloads it (up to 20 MB) and uploads it to the community once per bot. A video goes to VK as a document.' },
           file_id: { type: 'string', minLength: 1, description: 'Telegram: the file_id of a file the bot sent before (a send\'s result keeps it as file_id).' },
           vk: { type: 'string', minLength: 1, description: 'VK: the attachment of the same file uploaded to the community, e.g. photo-123_456, doc-123_789.' },
           caption: { type: 'string', minLength: 1, description: 'The file\'s own caption; the text, if any, then goes first as a separate message.' },
@@ -131,9 +133,11 @@ function delegate(ctx: NodeContext): { type: NodeType; ctx: NodeContext; part: '
 
   if (!media) return as(SENDERS[platform], { text: n.text, ...buttons, ...parse }, 'message');
   if (platform === 'vk') {
-    if (!media.vk) return { error: 'media.vk: needed to send this file to a VK person (VK sends only files uploaded to the community: photo-123_456, doc-123_789)' };
     const text = [n.text, media.caption].filter((t) => typeof t === 'string' && t).join('\n\n');
-    return as(vkSend, { ...(text && { text }), attachment: media.vk, ...buttons }, 'message');
+    if (media.vk) return as(vkSend, { ...(text && { text }), attachment: media.vk, ...buttons }, 'message');
+    // Uploaded to the community from the URL once per bot and file (a video goes as a document).
+    if (media.url) return as(vkSendFile, { ...(text && { text }), url: media.url, media: media.type, url_field: 'media.url', ...buttons }, 'message');
+    return { error: 'media.url or media.vk: needed to send this file to a VK person (a file_id is Telegram\'s own)' };
   }
   const file = media.url ?? media.file_id;
   if (!file) return { error: 'media.url or media.file_id: needed to send this file to a Telegram person' };

@@ -131,6 +131,13 @@ const MIGRATIONS: string[] = [
   `
   CREATE INDEX inbound_received ON inbound (received_at);
   `,
+  // Files bots uploaded from a URL (VK attachments of a community, connectors/vk/vk-upload.ts): one upload per file.
+  `
+  CREATE TABLE uploaded_files (
+    platform TEXT NOT NULL, connection TEXT NOT NULL, url TEXT NOT NULL, kind TEXT NOT NULL, attachment TEXT NOT NULL,
+    uploaded_at INTEGER NOT NULL, PRIMARY KEY (platform, connection, url, kind)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

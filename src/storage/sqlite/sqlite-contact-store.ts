@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { InboundEvent } from '../../funnels/inbound-event.ts';
 import type { AdminNote, Contact, ContactStatus, ContactStore, DailyFigures, SentMessage, WeeklyFigures } from '../contact-store.ts';
+import { SqliteUploadedFiles } from './sqlite-uploaded-files.ts';
 import { StatementCache } from './statement-cache.ts';
 import type { WriteQueue } from './write-queue.ts';
 
@@ -11,9 +12,11 @@ interface ContactRow { id: number; platform: 'telegram' | 'vk'; user_id: string;
 /** Contacts, tags, inbound events and the admin inbox in the project's SQLite file. */
 export class SqliteContactStore implements ContactStore {
   private readonly db: StatementCache;
+  readonly uploads: SqliteUploadedFiles;
 
   constructor(db: Database.Database, private readonly writes: WriteQueue) {
     this.db = new StatementCache(db);
+    this.uploads = new SqliteUploadedFiles(db, writes);
   }
 
   putInbound(e: InboundEvent, connection: string, raw: unknown): Promise<boolean> {
