@@ -4,7 +4,7 @@ import type { Contact, ContactStatus } from '../storage/contact-store.ts';
 import type { InboundEvent } from './inbound-event.ts';
 import { matchText } from './trigger-match.ts';
 import { triggerApplies, type TriggerDefinition } from './trigger.ts';
-import { readPaidPayload } from './paid-link.ts';
+import { readPersonalLink } from './paid-link.ts';
 import { PerContactOrder } from './per-contact-order.ts';
 import { llmFallback, type LlmMatch, type LlmTriggerMatcher } from './trigger-llm.ts';
 import { paymentFields, recordPayment } from './payment.ts';
@@ -138,14 +138,23 @@ export class FunnelRuntime {
         if (verdict === 'no') continue;
         let extra: Record<string, unknown> = { ...paymentFields(e.payment), ...(match && { match }) };
         if (t.paid_link) {
-          const link = readPaidPayload(e.payload, (v) => this.engine.sign(v));
-          if (!link || link.contactId !== contact.id) {
-            const text = `${name}: ${label(contact)} entered with ${link ? `the personal link of contact #${link.contactId} (forwarded?)` : 'a link that is not a valid personal link'}: nothing started`;
+          // A deep link (start) or a channel invite link (joined), signed for one contact.
+          const link = readPersonalLink(e.kind, e.payload, (v) => this.engine.sign(v));
+          const refused = !link || link.contactId !== contact.id;
+          if (t.paid_link === 'refused') {
+            // The stranger's funnel (e.g. remove them from the channel); the note comes from the `true` trigger.
+            if (!refused) continue;
+            did.push(await this.fire(name, t, e, connection, contact, verdict, { ...extra, link_contact_id: link?.contactId ?? null }));
+            break;
+          }
+          if (refused) {
+            const how = e.kind === 'joined' ? 'joined the channel by' : 'entered with';
+            const text = `${name}: ${label(contact)} ${how} ${link ? `the personal link of contact #${link.contactId} (forwarded?)` : 'a link that is not a valid personal link'}: nothing started`;
             await contacts.addAdminNote({ at: Date.now(), kind: 'note', contactId: contact.id, text });
             did.push(text);
             break;
           }
-          extra = { product: link.product };
+          extra = link.product ? { product: link.product } : {};
         }
         did.push(await this.fire(name, t, e, connection, contact, verdict, extra));
         break; // one start per funnel per event

@@ -29,8 +29,13 @@ export interface TriggerDefinition extends TimerSpec {
   hours?: Pick<WorkingHours, 'from' | 'to' | 'days'> & { timezone?: string };
   /** Contact variables that must equal these values (a list: any of them). */
   vars?: Record<string, VarValue | VarValue[]>;
-  /** Only a signed personal link of this very person (made by `link.paid`); the task gets `product`. */
-  paid_link?: boolean;
+  /**
+   * Only a signed personal link of this very person: `start` by a deep link of `link.paid`, `joined` by
+   * a personal invite link of `telegram.invite_link`; the task gets the link's `product` (if it has one).
+   * `refused`: the opposite, only when that check fails (a forwarded or made-up link), e.g. to remove
+   * the stranger from the channel; the task gets `link_contact_id` (whose link it was, or null).
+   */
+  paid_link?: boolean | 'refused';
   /** Stop the contact's other funnels first: in this bot, or in all bots of the project. */
   stop?: 'bot' | 'all';
   /** `on: payment`: only payments of this product. */
@@ -84,7 +89,11 @@ export const TRIGGERS_SCHEMA = {
         additionalProperties: { anyOf: [VAR_VALUE, { type: 'array', minItems: 1, items: VAR_VALUE }] },
       },
       stop: { enum: ['bot', 'all'] },
-      paid_link: { type: 'boolean', description: 'Fire only for a signed personal link (link.paid) of the person who enters.' },
+      paid_link: {
+        enum: [true, false, 'refused'],
+        description: 'true: fire only for a signed personal link of the person (on start a link.paid deep link, on joined a personal '
+          + 'telegram.invite_link); a forwarded one starts nothing. refused: fire only for a forwarded or made-up one.',
+      },
       product: { type: 'string', minLength: 1, description: 'on: payment — only payments of this product.' },
       status: { enum: ['succeeded', 'refunded'], description: 'on: payment — succeeded (default) or refunded.' },
       every: { type: 'string', minLength: 1, description: 'on: timer — a period, e.g. "1d", "12h".' },

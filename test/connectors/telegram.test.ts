@@ -190,7 +190,7 @@ describe('telegram connector', () => {
     expect(telegramConnector.secretFields).toEqual(['bot_token']);
     expect(telegramConnector.pace).toEqual({ perSecond: 30, burst: 30 });
     expect(telegramConnector.settingsSchema).toMatchObject({ required: ['bot_token'], properties: { api_url: { default: 'https://api.telegram.org' } } });
-    expect(telegramConnector.nodeTypes.map((t) => t.type)).toEqual(['telegram.send_message', 'telegram.send_media', 'telegram.invite_link']);
+    expect(telegramConnector.nodeTypes.map((t) => t.type)).toEqual(['telegram.send_message', 'telegram.send_media', 'telegram.invite_link', 'telegram.remove_member']);
     const props = sendMessageNode.paramsSchema.properties as Record<string, unknown>;
     for (const p of ['chat_id', 'text', 'parse_mode', 'buttons', 'protect_content', 'disable_notification']) expect(props[p]).toBeDefined();
     const ctx = nodeContext({ type: 'telegram.send_message', next: 'done' }, {

@@ -31,6 +31,9 @@ const bad = (description: string): FakeAnswer => ({ status: 400, body: { ok: fal
 export class FakeInviteLinks {
   readonly links: FakeInviteLink[] = [];
   private readonly chats = new Map<string, { title: string; rights: FakeChatRights }>();
+  /** Who is in each channel (joined by a link) and who is banned from it, by chat id. */
+  readonly members = new Map<string, Set<number>>();
+  readonly banned = new Map<string, Set<number>>();
 
   constructor(private readonly bot: () => TelegramUser) {}
 
@@ -70,7 +73,9 @@ export class FakeInviteLinks {
     if (!link) throw new Error(`no such invite link: ${inviteLink}`);
     if (link.expire_date && link.expire_date <= Date.now() / 1000) throw new Error('the invite link has expired');
     if (link.member_limit !== undefined && link.joined.length >= link.member_limit) throw new Error('the invite link is used up (member_limit)');
+    if (this.banned.get(link.chat_id)?.has(userId)) throw new Error('the user is banned in this chat');
     link.joined.push(userId);
+    setOf(this.members, link.chat_id).add(userId);
     const user = person(userId);
     const chat = { id: Number(link.chat_id), title: this.chats.get(link.chat_id)?.title ?? 'Channel', type: 'channel' };
     return {
@@ -80,6 +85,47 @@ export class FakeInviteLinks {
       },
     };
   }
+
+  /** banChatMember: the person leaves the chat and cannot come back by a link until unbanned. */
+  ban(p: Record<string, unknown>): FakeAnswer {
+    const target = this.target(p);
+    if ('status' in target) return target;
+    this.members.get(target.chatId)?.delete(target.userId);
+    setOf(this.banned, target.chatId).add(target.userId);
+    return ok(true);
+  }
+
+  /**
+   * unbanChatMember: the person may join again by a link. Without only_if_banned Telegram also removes
+   * a current member ("guarantees that after the call the user is not a member"); with it, a member stays.
+   */
+  unban(p: Record<string, unknown>): FakeAnswer {
+    const target = this.target(p);
+    if ('status' in target) return target;
+    const wasBanned = this.banned.get(target.chatId)?.delete(target.userId) ?? false;
+    if (!wasBanned && p.only_if_banned !== true && p.only_if_banned !== 'true') this.members.get(target.chatId)?.delete(target.userId);
+    return ok(true);
+  }
+
+  /** The chat and user of a ban/unban, with Telegram's errors for a bad one. */
+  private target(p: Record<string, unknown>): { chatId: string; userId: number } | FakeAnswer {
+    const chatId = p.chat_id === undefined ? '' : String(p.chat_id);
+    if (!chatId) return bad('chat_id is empty');
+    const chat = this.chats.get(chatId);
+    if (!chat) return bad('chat not found');
+    const userId = Number(p.user_id);
+    if (p.user_id === undefined || p.user_id === '') return bad('user_id is empty'); // Telegram names the missing parameter
+    if (!Number.isSafeInteger(userId) || userId <= 0) return bad('invalid user_id specified');
+    if (chat.rights !== 'admin' && chat.rights !== 'admin_without_invite') return bad('not enough rights to restrict/unrestrict chat member');
+    if (userId === this.bot().id) return bad("can't restrict self");
+    return { chatId, userId };
+  }
+}
+
+function setOf(m: Map<string, Set<number>>, key: string): Set<number> {
+  let s = m.get(key);
+  if (!s) m.set(key, (s = new Set()));
+  return s;
 }
 
 function shown(l: FakeInviteLink): Record<string, unknown> {

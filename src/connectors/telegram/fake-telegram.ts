@@ -206,6 +206,8 @@ export class FakeTelegram {
     if (method === 'getWebhookInfo') return writeAnswer(res, this.inbox.getWebhookInfo());
     if (method === 'answerCallbackQuery') return writeAnswer(res, this.inbox.answerCallbackQuery(params));
     if (method === 'createChatInviteLink') return writeAnswer(res, this.invites.create(params));
+    if (method === 'banChatMember') return writeAnswer(res, this.invites.ban(params));
+    if (method === 'unbanChatMember') return writeAnswer(res, this.invites.unban(params));
     return json(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
   }
 

@@ -1,5 +1,6 @@
 import type { Connector } from '../connector.ts';
 import { inviteLinkNode } from './invite-link.ts';
+import { removeMemberNode } from './remove-member.ts';
 import { sendMediaNode } from './send-media.ts';
 import { sendMessageNode } from './send-message.ts';
 import { TELEGRAM_API_URL, TELEGRAM_PACE } from './telegram-client.ts';
@@ -7,7 +8,7 @@ import { TELEGRAM_API_URL, TELEGRAM_PACE } from './telegram-client.ts';
 /** Telegram bots through the Bot API; sending only (updates come in through a webhook elsewhere). */
 export const telegramConnector: Connector = {
   name: 'telegram',
-  description: 'Telegram bot: send messages and files (with inline buttons, also on behalf of a Business account) and make invite links through the Bot API.',
+  description: 'Telegram bot: send messages and files (with inline buttons, also on behalf of a Business account), make invite links and remove members through the Bot API.',
   settingsSchema: {
     type: 'object',
     required: ['bot_token'],
@@ -19,5 +20,5 @@ export const telegramConnector: Connector = {
   },
   secretFields: ['bot_token'],
   pace: TELEGRAM_PACE,
-  nodeTypes: [sendMessageNode, sendMediaNode, inviteLinkNode],
+  nodeTypes: [sendMessageNode, sendMediaNode, inviteLinkNode, removeMemberNode],
 };
