@@ -4,6 +4,7 @@ import { ServiceFailure } from '../connectors/service-failure.ts';
 import type { ProjectEngine } from '../engine/project-engine.ts';
 import type { AdminNote } from '../storage/contact-store.ts';
 import type { HttpClient } from '../util/http-client.ts';
+import { Periodic } from '../util/periodic.ts';
 
 /** Project config key: the admins' Telegram chat, `{chat_id, connection?}` (connection default "default"). */
 export const ADMIN_CHAT = 'admin_chat';
@@ -36,27 +37,19 @@ export function checkAdminChat(v: unknown): string[] {
  * marked too, and the failure logged, so one bad setting does not block the rest forever.
  */
 export class AdminRelay {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly periodic: Periodic;
 
-  constructor(private readonly engine: ProjectEngine, private readonly http: HttpClient, private readonly log: Logger, private readonly everyMs = EVERY_MS) {}
-
-  start(): void {
-    const tick = () => {
-      this.running = this.relay(Date.now())
-        .catch((err) => this.log.warn({ err: (err as Error).message }, 'admin chat relay failed; retrying'))
-        .finally(() => {
-          this.running = null;
-          if (this.timer) this.timer = setTimeout(tick, this.everyMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.everyMs);
+  constructor(private readonly engine: ProjectEngine, private readonly http: HttpClient, private readonly log: Logger, everyMs = EVERY_MS) {
+    this.periodic = new Periodic(() => this.relay(Date.now()), () => everyMs,
+      (err) => this.log.warn({ err: (err as Error).message }, 'admin chat relay failed; retrying'));
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+  start(): void {
+    this.periodic.start();
+  }
+
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One turn: the pending notes, bundled into one message. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ProjectEngine } from '../engine/project-engine.ts';
 import { parseDuration } from '../util/duration.ts';
+import { Periodic } from '../util/periodic.ts';
 
 /** Project config key: how long a person may sit on one funnel step before the admins hear of it. */
 export const STUCK_AFTER = 'funnel_stuck_after';
@@ -14,27 +15,18 @@ const MAX_CHECK_MS = 60_000;
  * the note's key is the task and the time it came to the step, so a restart does not repeat it.
  */
 export class StuckWatch {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly periodic: Periodic;
 
-  constructor(private readonly engine: ProjectEngine, private readonly log: Logger) {}
-
-  start(): void {
-    const tick = () => {
-      this.running = this.check(Date.now())
-        .then(() => undefined, (err) => this.log.error({ err }, 'stuck check failed'))
-        .finally(() => {
-          this.running = null;
-          if (this.timer) this.timer = setTimeout(tick, this.interval());
-        });
-    };
-    this.timer = setTimeout(tick, this.interval());
+  constructor(private readonly engine: ProjectEngine, log: Logger) {
+    this.periodic = new Periodic(() => this.check(Date.now()), () => this.interval(), (err) => log.error({ err }, 'stuck check failed'));
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+  start(): void {
+    this.periodic.start();
+  }
+
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** A quarter of the threshold, at most a minute: a note comes at most 25 % late. Off: a look at the config every 5 s. */

@@ -3,6 +3,7 @@ import type { ProjectEngine } from '../engine/project-engine.ts';
 import type { TaskData } from '../engine/task.ts';
 import type { TimerTickState } from '../storage/timer-tick-store.ts';
 import { dueTick, specKey } from './timer-schedule.ts';
+import { Periodic } from '../util/periodic.ts';
 import { contactAllows, type TriggerDefinition } from './trigger.ts';
 
 /** Contacts read per page of a tick; the tick's progress is stored after each page. */
@@ -22,40 +23,23 @@ const POLL_MS = 1000;
  * again: those still in the funnel are refused by the ref, and `once` refuses the rest.)
  */
 export class TimerTriggers {
-  private running = false;
-  private wake: (() => void) | null = null;
-  private done: Promise<void> = Promise.resolve();
+  private readonly periodic: Periodic;
 
-  constructor(private readonly engine: ProjectEngine, private readonly log: Logger, private readonly pollMs = POLL_MS) {}
+  constructor(private readonly engine: ProjectEngine, private readonly log: Logger, pollMs = POLL_MS) {
+    this.periodic = new Periodic(() => this.check(Date.now()), () => pollMs, (err) => this.log.error({ err }, 'timer triggers failed'));
+  }
+
+  /** A stop ends a tick under way between pages; its progress is stored, so the next start goes on. */
+  private get running(): boolean {
+    return this.periodic.running;
+  }
 
   start(): void {
-    this.running = true;
-    this.done = this.loop();
+    this.periodic.start({ now: true });
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.done;
-  }
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      try {
-        await this.check(Date.now());
-      } catch (err) {
-        this.log.error({ err }, 'timer triggers failed');
-      }
-      if (!this.running) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.pollMs);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = null;
-    }
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** Fires every timer trigger of the deployed processes whose tick has come by `now`. */
