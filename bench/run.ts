@@ -88,7 +88,7 @@ try {
     await deploy({ name: 'ten', nodes });
     const FLOW = 30_000;
     const goAt = Date.now() + 60_000;
-    await parallel(4, FLOW / 1000, async (b) => void (await call('POST', tasksPath('ten'), Array.from({ length: 1000 }, (_, i) => ({ data: { i, name: 'n', go_at: goAt } })))));
+    await parallel(4, FLOW / 1000, async () => void (await call('POST', tasksPath('ten'), Array.from({ length: 1000 }, (_, i) => ({ data: { i, name: 'n', go_at: goAt } })))));
     await server.settle();
     await new Promise((r) => setTimeout(r, Math.max(0, goAt - Date.now())));
     t0 = performance.now();

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import type { ProcessDefinition, ProcessVersion } from '../../model/process-definition.ts';
-import type { CreateResult, HistoryEntry, NewTask, TaskRecord, TaskStatus } from '../../engine/task.ts';
+import type { CreateResult, HistoryEntry, NewTask, TaskRecord } from '../../engine/task.ts';
 import { isAlive } from '../../engine/task.ts';
 import {
   StaleTaskError,
@@ -16,23 +16,7 @@ import { WriteQueue } from './write-queue.ts';
 import { SqliteContactStore } from './sqlite-contact-store.ts';
 import { EarliestDue, claimFairly } from './due-tasks.ts';
 import { SqliteTimerTicks } from './sqlite-timer-ticks.ts';
-
-interface TaskRow {
-  id: number; process: string; version: number; ref: string | null; data: string; node_id: string;
-  status: string; run_at: number | null; attempt: number; error: string | null; parent_id: number | null;
-  waiting_for: number | null; rev: number; created_at: number; updated_at: number; wait_seq: number;
-}
-
-const TASK_COLUMNS =
-  'id, process, version, ref, data, node_id, status, run_at, attempt, error, parent_id, waiting_for, rev, created_at, updated_at, wait_seq';
-
-function toTask(r: TaskRow): TaskRecord {
-  return {
-    id: r.id, process: r.process, version: r.version, ref: r.ref, data: JSON.parse(r.data),
-    nodeId: r.node_id, status: r.status as TaskStatus, runAt: r.run_at, attempt: r.attempt, error: r.error,
-    parentId: r.parent_id, waitingFor: r.waiting_for, waitSeq: r.wait_seq, rev: r.rev, createdAt: r.created_at, updatedAt: r.updated_at,
-  };
-}
+import { TASK_COLUMNS, toTask, type TaskRow } from './task-row.ts';
 
 export interface SqliteOptions {
   /** `full` fsyncs every commit (durable on power loss); `normal` survives a process crash only. */

@@ -10,7 +10,7 @@ export class WriteQueue {
   private scheduled = false;
   private readonly outer: (ops: WriteQueue['pending']) => Array<{ ok: boolean; value: unknown }>;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     // The savepoint statements are prepared once: wrapping each write in db.transaction() built four
     // wrapper functions per write, a tenth of the CPU of a busy inbound webhook.
     const savepoint = db.prepare('SAVEPOINT write_op');
