@@ -37,3 +37,16 @@ it('forgets processed bot updates past the retention, keeps unprocessed ones and
   expect(await store.contacts.putInbound(event('telegram:1'), 'bot', {})).toBe(true);
   expect(await store.contacts.putInbound(event('payment:succeeded:p-1', 'payment'), 'bot', {})).toBe(false);
 });
+
+it('forgets the sends it noted for telling VK echoes apart once they are old', async () => {
+  vi.useFakeTimers({ now: Date.parse('2026-11-01T00:00:00Z'), toFake: ['Date'] });
+  await store.contacts.rememberSent({ platform: 'vk', connection: 'bot', chatId: '42', randomId: 1 });
+  vi.setSystemTime(Date.parse('2026-11-23T00:00:00Z'));
+  await store.contacts.rememberSent({ platform: 'vk', connection: 'bot', chatId: '42', randomId: 2 });
+  expect(await store.contacts.purgeSent(Date.now() - 7 * 86_400_000)).toBe(1);
+  // The recent one still marks its echo as our own message.
+  const echo = (randomId: number): InboundEvent => ({ ...event(`vk:${randomId}`, 'operator_message'), platform: 'vk', sent: { randomId } });
+  await store.contacts.putInbound(echo(1), 'bot', {});
+  await store.contacts.putInbound(echo(2), 'bot', {});
+  expect((await store.contacts.pendingInbound(10)).map((e) => e.event.eventId)).toEqual(['vk:1']);
+});

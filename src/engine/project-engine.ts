@@ -224,8 +224,12 @@ export class ProjectEngine extends TaskRunner {
     // Chatbot updates as received (raw JSON): kept for audits, then forgotten; project config `inbound_retention`.
     const inboundKeep = parseDuration((this.config.inbound_retention as string | undefined) ?? INBOUND_KEEP);
     while ((await this.store.contacts.purgeInbound(now - inboundKeep, 5000)) === 5000) { /* the next 5,000 */ }
+    await this.store.contacts.purgeSent(now - SENT_KEEP_MS);
   }
 }
+
+/** How long our sends are remembered to tell their VK echoes from operators' messages (VK retries a callback for hours at most). */
+const SENT_KEEP_MS = 7 * 86_400_000;
 
 /** How long processed inbound events are kept unless the project says otherwise. */
 const INBOUND_KEEP = '30d';

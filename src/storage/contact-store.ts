@@ -17,6 +17,8 @@ export interface ContactStore {
    * it before the send returns), again after with the message id. Kept a week; see putInbound.
    */
   rememberSent(m: SentMessage): Promise<void>;
+  /** Forgets sent messages noted before `before` (echoes come within seconds; the engine's janitor keeps a week). */
+  purgeSent(before: number): Promise<number>;
   /** Files the project's bots uploaded from a URL, uploaded once per bot (VK attachments). */
   readonly uploads: import('./uploaded-file-store.ts').UploadedFileStore;
   /** Unprocessed events, oldest first (only those after `afterId`: the ones not handed out yet). */

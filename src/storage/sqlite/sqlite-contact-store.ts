@@ -5,7 +5,6 @@ import { SqliteUploadedFiles } from './sqlite-uploaded-files.ts';
 import { StatementCache } from './statement-cache.ts';
 import type { WriteQueue } from './write-queue.ts';
 
-const SENT_KEPT_MS = 7 * 86_400_000;
 
 interface ContactRow { id: number; platform: 'telegram' | 'vk'; user_id: string; name: string | null; username: string | null; status: ContactStatus; vars: string; created_at: number }
 
@@ -44,9 +43,11 @@ export class SqliteContactStore implements ContactStore {
       this.db.prepare(`INSERT INTO sent_messages (platform, connection, chat_id, random_id, message_id, at) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT DO UPDATE SET message_id = coalesce(excluded.message_id, message_id), at = excluded.at`)
         .run(m.platform, m.connection, m.chatId, m.randomId, m.messageId ?? null, now);
-      // Echoes come within seconds (VK retries a callback for hours at most): a week is plenty.
-      this.db.prepare('DELETE FROM sent_messages WHERE at < ?').run(now - SENT_KEPT_MS);
     });
+  }
+
+  purgeSent(before: number): Promise<number> {
+    return this.writes.run(() => this.db.prepare('DELETE FROM sent_messages WHERE at < ?').run(before).changes);
   }
 
   async pendingInbound(limit: number, afterId = 0) {
